@@ -1,0 +1,350 @@
+//! JWT claims sets (RFC 7519 section 4).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::error::{Error, Part};
+use crate::json::{self, duplicate, fail, Check, KeySeed, Names, Node, NodeSeed, Slot};
+
+/// A NumericDate (RFC 7519 section 2): seconds since the epoch, with an optional fraction.
+///
+/// Accepted range: 0 to 253402300799 (9999-12-31T23:59:59Z). Negative, non-finite and larger
+/// values are `invalid_claim`: no real token needs them, and a clamp would hide a bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NumericDate {
+    secs: i64,
+    nanos: u32,
+}
+
+impl NumericDate {
+    /// The largest accepted value, 9999-12-31T23:59:59Z.
+    pub const MAX_SECS: i64 = 253_402_300_799;
+
+    /// A whole number of seconds; `None` outside `0..=MAX_SECS`.
+    pub fn from_secs(secs: i64) -> Option<Self> {
+        (0..=Self::MAX_SECS)
+            .contains(&secs)
+            .then_some(NumericDate { secs, nanos: 0 })
+    }
+
+    /// Whole seconds (the fraction truncated).
+    pub fn secs(self) -> i64 {
+        self.secs
+    }
+
+    /// The fractional part in nanoseconds.
+    pub fn subsec_nanos(self) -> u32 {
+        self.nanos
+    }
+
+    fn from_node(node: &Node) -> Result<Self, &'static str> {
+        let Node::Number(n) = node else {
+            return Err("must be a number (NumericDate)");
+        };
+        if let Some(u) = n.as_u64() {
+            return i64::try_from(u)
+                .ok()
+                .and_then(Self::from_secs)
+                .ok_or(OUT_OF_RANGE);
+        }
+        if n.as_i64().is_some() {
+            return Err(OUT_OF_RANGE);
+        }
+        let f = n.as_f64().ok_or(OUT_OF_RANGE)?;
+        if !f.is_finite() || f < 0.0 || f > Self::MAX_SECS as f64 {
+            return Err(OUT_OF_RANGE);
+        }
+        let secs = f as i64; // truncation toward zero == floor for non-negative values
+        let nanos = ((f - secs as f64) * 1e9) as u32;
+        Ok(NumericDate {
+            secs,
+            nanos: nanos.min(999_999_999),
+        })
+    }
+}
+
+const OUT_OF_RANGE: &str = "NumericDate out of range (0 to 253402300799)";
+
+impl fmt::Display for NumericDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.nanos == 0 {
+            write!(f, "{}", self.secs)
+        } else {
+            let frac = alloc::format!("{:09}", self.nanos);
+            write!(f, "{}.{}", self.secs, frac.trim_end_matches('0'))
+        }
+    }
+}
+
+/// The `aud` claim: one string or an array of strings, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// `"aud": "x"`.
+    One(String),
+    /// `"aud": ["x", "y"]` (possibly empty).
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Every audience value.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let s: &[String] = match self {
+            Audience::One(s) => core::slice::from_ref(s),
+            Audience::Many(v) => v,
+        };
+        s.iter().map(String::as_str)
+    }
+
+    /// True when `aud` names `value` (exact, case-sensitive: RFC 7519 section 4.1.3).
+    pub fn contains(&self, value: &str) -> bool {
+        self.iter().any(|a| a == value)
+    }
+
+    /// True for an empty array.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Audience::Many(v) if v.is_empty())
+    }
+}
+
+/// A JWT claims set. Registered claims are typed; all members are kept as the received JSON.
+///
+/// A registered claim of the wrong JSON type is an error when parsing, never read as absent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Claims {
+    /// `iss`.
+    pub iss: Option<String>,
+    /// `sub`.
+    pub sub: Option<String>,
+    /// `aud`.
+    pub aud: Option<Audience>,
+    /// `exp`.
+    pub exp: Option<NumericDate>,
+    /// `nbf`.
+    pub nbf: Option<NumericDate>,
+    /// `iat`.
+    pub iat: Option<NumericDate>,
+    /// `jti`.
+    pub jti: Option<String>,
+    raw: Box<str>,
+}
+
+impl Claims {
+    /// Parses a decoded payload strictly: a JSON object, no duplicate member at any depth,
+    /// bounded nesting, registered claims of the right type.
+    pub fn parse(json: &[u8]) -> Result<Self, Error> {
+        let slot = Slot::default();
+        let mut claims = json::parse_seed(json, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
+        // The parser accepted the bytes as JSON, whose strings it checked as UTF-8, and the
+        // structural characters are ASCII; the fallback keeps this total anyway.
+        claims.raw = core::str::from_utf8(json)
+            .map_err(|e| Error::Json {
+                part: Part::Payload,
+                line: 0,
+                column: e.valid_up_to(),
+                message: "not UTF-8".into(),
+            })?
+            .into();
+        Ok(claims)
+    }
+
+    /// The claims set as received (decoded from base64url, not re-serialized).
+    pub fn raw_json(&self) -> &str {
+        &self.raw
+    }
+
+    /// The claims as a JSON value.
+    pub fn to_value(&self) -> Value {
+        json::parse_value(self.raw.as_bytes(), Part::Payload).unwrap_or(Value::Null)
+    }
+
+    /// One member by name, as JSON.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        match self.to_value() {
+            Value::Object(mut m) => m.remove(name),
+            _ => None,
+        }
+    }
+
+    /// Deserializes the whole claims set into the caller's type. Safe against duplicate-member
+    /// tricks: the same bytes already passed the strict parse.
+    pub fn deserialize_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.raw).map_err(|e| Error::Json {
+            part: Part::Payload,
+            line: e.line(),
+            column: e.column(),
+            message: alloc::string::ToString::to_string(&e).into(),
+        })
+    }
+}
+
+struct ClaimsSeed<'s> {
+    slot: &'s Slot,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (JWT claims set)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let slot = self.slot;
+        let mut names = Names::default();
+        let mut c = Claims {
+            iss: None,
+            sub: None,
+            aud: None,
+            exp: None,
+            nbf: None,
+            iat: None,
+            jti: None,
+            raw: Box::default(),
+        };
+        let node_seed = NodeSeed {
+            depth: 1,
+            part: Part::Payload,
+            slot,
+        };
+        let bad = |claim: &'static str, reason: &'static str| {
+            fail::<A::Error>(slot, Error::InvalidClaim { claim, reason })
+        };
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            if !names.insert(name.clone()) {
+                return Err(duplicate(slot, Part::Payload, &name));
+            }
+            match &*name {
+                "iss" | "sub" | "jti" => {
+                    let claim: &'static str = match &*name {
+                        "iss" => "iss",
+                        "sub" => "sub",
+                        _ => "jti",
+                    };
+                    let s =
+                        json::string(map.next_value_seed(node_seed)?).map_err(|r| bad(claim, r))?;
+                    *match claim {
+                        "iss" => &mut c.iss,
+                        "sub" => &mut c.sub,
+                        _ => &mut c.jti,
+                    } = Some(s);
+                }
+                "exp" | "nbf" | "iat" => {
+                    let claim: &'static str = match &*name {
+                        "exp" => "exp",
+                        "nbf" => "nbf",
+                        _ => "iat",
+                    };
+                    let node = map.next_value_seed(node_seed)?;
+                    let d = NumericDate::from_node(&node).map_err(|r| bad(claim, r))?;
+                    *match claim {
+                        "exp" => &mut c.exp,
+                        "nbf" => &mut c.nbf,
+                        _ => &mut c.iat,
+                    } = Some(d);
+                }
+                "aud" => {
+                    c.aud = Some(match map.next_value_seed(node_seed)? {
+                        Node::String(s) => Audience::One(s),
+                        node @ Node::Array(_) => {
+                            Audience::Many(json::strings(node).map_err(|_| {
+                                bad("aud", "must be a string or an array of strings")
+                            })?)
+                        }
+                        _ => return Err(bad("aud", "must be a string or an array of strings")),
+                    });
+                }
+                _ => map.next_value_seed(Check {
+                    depth: 1,
+                    part: Part::Payload,
+                    slot,
+                })?,
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Claims, Error> {
+        Claims::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn registered_claims_typed() {
+        let c = parse(r#"{"iss":"i","sub":"s","aud":["a","b"],"exp":1300819380,"nbf":1.5,"iat":0,"jti":"j","x":{"y":[1]}}"#).unwrap();
+        assert_eq!(c.iss.as_deref(), Some("i"));
+        assert!(c.aud.as_ref().unwrap().contains("b"));
+        assert_eq!(c.exp.unwrap().secs(), 1_300_819_380);
+        assert_eq!(c.nbf.unwrap().secs(), 1);
+        assert_eq!(c.nbf.unwrap().subsec_nanos(), 500_000_000);
+        assert_eq!(c.nbf.unwrap().to_string(), "1.5");
+        assert_eq!(c.get("x"), Some(serde_json::json!({"y":[1]})));
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            x: Value,
+            jti: String,
+        }
+        let m: Mine = c.deserialize_as().unwrap();
+        assert_eq!(m.jti, "j");
+        assert_eq!(m.x["y"][0], 1);
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let claim = |s| match parse(s).unwrap_err() {
+            Error::InvalidClaim { claim, .. } => claim,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(claim(r#"{"exp":"1"}"#), "exp");
+        assert_eq!(claim(r#"{"nbf":true}"#), "nbf");
+        assert_eq!(claim(r#"{"iat":[1]}"#), "iat");
+        assert_eq!(claim(r#"{"exp":null}"#), "exp");
+        assert_eq!(claim(r#"{"exp":1e300}"#), "exp");
+        assert_eq!(claim(r#"{"exp":-1}"#), "exp");
+        assert_eq!(claim(r#"{"exp":18446744073709551615}"#), "exp");
+        assert_eq!(claim(r#"{"aud":1}"#), "aud");
+        assert_eq!(claim(r#"{"aud":["a",1]}"#), "aud");
+        assert_eq!(claim(r#"{"iss":{}}"#), "iss");
+        assert_eq!(claim(r#"{"sub":7}"#), "sub");
+        assert_eq!(
+            parse(r#"{"exp":253402300799}"#)
+                .unwrap()
+                .exp
+                .unwrap()
+                .secs(),
+            NumericDate::MAX_SECS
+        );
+        assert!(parse(r#"{"aud":[]}"#).unwrap().aud.unwrap().is_empty());
+    }
+
+    #[test]
+    fn strict_shape() {
+        assert_eq!(
+            parse(r#"{"exp":1,"exp":2}"#).unwrap_err().code(),
+            "malformed"
+        );
+        assert_eq!(
+            parse(r#"{"a":{"b":1,"b":1}}"#).unwrap_err().code(),
+            "malformed"
+        );
+        assert_eq!(parse("[]").unwrap_err().code(), "malformed");
+        assert_eq!(parse("\"x\"").unwrap_err().code(), "malformed");
+        assert_eq!(parse("{} {}").unwrap_err().code(), "malformed");
+    }
+}

@@ -1,0 +1,373 @@
+//! The JOSE header of a JWS (RFC 7515 section 4).
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::alg::Algorithm;
+use crate::error::{Error, Part};
+use crate::json::{self, duplicate, fail, KeySeed, Names, Node, NodeSeed, Slot};
+
+/// Header parameter names registered for JWS and JWE (RFC 7515 section 4.1, RFC 7516 section
+/// 4.1, RFC 7518 section 4.6 to 4.8). RFC 7515 section 4.1.11: none of them may appear in `crit`.
+pub const REGISTERED_NAMES: &[&str] = &[
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc",
+    "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+];
+
+/// A parsed JWS header. Unknown members are kept in [`Header::extra`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Header {
+    /// `alg` (required).
+    pub alg: Algorithm,
+    /// `kid`.
+    pub kid: Option<String>,
+    /// `typ`, as received.
+    pub typ: Option<String>,
+    /// `cty`.
+    pub cty: Option<String>,
+    /// `crit`: checked to be non-empty, free of registered names and repeats, and to name
+    /// members present in the header. Whether the caller understands each entry is checked by
+    /// [`Header::check_crit`].
+    pub crit: Option<Vec<String>>,
+    /// `jku` (never fetched by this workspace).
+    pub jku: Option<String>,
+    /// `x5u` (never fetched by this workspace).
+    pub x5u: Option<String>,
+    /// `x5c`, standard base64 DER certificates as received.
+    pub x5c: Option<Vec<String>>,
+    /// `x5t`.
+    pub x5t: Option<String>,
+    /// `x5t#S256`.
+    pub x5t_s256: Option<String>,
+    /// `jwk`, as untrusted JSON: a header-supplied key is never used to verify.
+    pub jwk: Option<Value>,
+    /// `b64` (RFC 7797). Only `true` (or absent) is accepted.
+    pub b64: Option<bool>,
+    /// Members that are not registered, in name order.
+    pub extra: Map<String, Value>,
+}
+
+impl Header {
+    /// A header with only `alg` set.
+    pub fn new(alg: Algorithm) -> Self {
+        Header {
+            alg,
+            kid: None,
+            typ: None,
+            cty: None,
+            crit: None,
+            jku: None,
+            x5u: None,
+            x5c: None,
+            x5t: None,
+            x5t_s256: None,
+            jwk: None,
+            b64: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Parses decoded header JSON strictly.
+    pub fn parse(json: &[u8]) -> Result<Self, Error> {
+        let slot = Slot::default();
+        let header = json::parse_seed(json, Part::Header, &slot, HeaderSeed { slot: &slot })?;
+        header.check_structure()?;
+        Ok(header)
+    }
+
+    /// RFC 7515 section 4.1.11: every `crit` entry must be an extension the caller understands.
+    pub fn check_crit(&self, understood: &[&str]) -> Result<(), Error> {
+        for name in self.crit.iter().flatten() {
+            if !understood.contains(&name.as_str()) {
+                return Err(Error::UnsupportedCrit {
+                    name: name.as_str().into(),
+                    reason: "critical extension not understood",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The `typ` value without an `application/` prefix, for case-insensitive comparison
+    /// (RFC 7515 section 4.1.9).
+    pub fn typ_short(&self) -> Option<&str> {
+        self.typ.as_deref().map(strip_application)
+    }
+
+    /// Serializes the header to JSON (for producers; verification always uses received bytes).
+    pub fn to_json(&self) -> String {
+        let mut map = Map::new();
+        map.insert("alg".into(), Value::String(self.alg.as_str().into()));
+        let mut put = |name: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                map.insert(name.into(), Value::String(v.clone()));
+            }
+        };
+        put("kid", &self.kid);
+        put("typ", &self.typ);
+        put("cty", &self.cty);
+        put("jku", &self.jku);
+        put("x5u", &self.x5u);
+        put("x5t", &self.x5t);
+        put("x5t#S256", &self.x5t_s256);
+        let strs = |v: &Vec<String>| Value::Array(v.iter().cloned().map(Value::String).collect());
+        if let Some(c) = &self.crit {
+            map.insert("crit".into(), strs(c));
+        }
+        if let Some(c) = &self.x5c {
+            map.insert("x5c".into(), strs(c));
+        }
+        if let Some(j) = &self.jwk {
+            map.insert("jwk".into(), j.clone());
+        }
+        if let Some(b) = self.b64 {
+            map.insert("b64".into(), Value::Bool(b));
+        }
+        for (k, v) in &self.extra {
+            map.insert(k.clone(), v.clone());
+        }
+        Value::Object(map).to_string()
+    }
+
+    fn check_structure(&self) -> Result<(), Error> {
+        if let Some(crit) = &self.crit {
+            if crit.is_empty() {
+                return Err(Error::UnsupportedCrit {
+                    name: "".into(),
+                    reason: "must not be an empty list (RFC 7515 section 4.1.11)",
+                });
+            }
+            for (i, name) in crit.iter().enumerate() {
+                let crit_err = |reason| Error::UnsupportedCrit {
+                    name: name.as_str().into(),
+                    reason,
+                };
+                if REGISTERED_NAMES.contains(&name.as_str()) {
+                    return Err(crit_err(
+                        "registered header names must not be listed in crit",
+                    ));
+                }
+                if crit[..i].contains(name) {
+                    return Err(crit_err("listed twice"));
+                }
+                if !self.has_member(name) {
+                    return Err(crit_err("listed in crit but absent from the header"));
+                }
+            }
+        }
+        if self.b64 == Some(false) {
+            // RFC 7797 unencoded payloads change what the signature covers; JWTs never use
+            // them (RFC 7797 section 7), so they are refused rather than half-supported.
+            return Err(Error::UnsupportedCrit {
+                name: "b64".into(),
+                reason: "unencoded payloads (b64: false, RFC 7797) are not supported",
+            });
+        }
+        Ok(())
+    }
+
+    fn has_member(&self, name: &str) -> bool {
+        match name {
+            "b64" => self.b64.is_some(),
+            other => self.extra.contains_key(other),
+        }
+    }
+}
+
+/// Lowercases nothing; strips an ASCII-case-insensitive `application/` prefix.
+pub fn strip_application(typ: &str) -> &str {
+    const PREFIX: &str = "application/";
+    match typ.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) && !typ[PREFIX.len()..].contains('/') => {
+            &typ[PREFIX.len()..]
+        }
+        _ => typ,
+    }
+}
+
+struct HeaderSeed<'s> {
+    slot: &'s Slot,
+}
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
+    type Value = Header;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Header, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+fn invalid<E: de::Error>(slot: &Slot, member: &'static str, reason: &'static str) -> E {
+    fail(slot, Error::InvalidHeader { member, reason })
+}
+
+impl<'de> Visitor<'de> for HeaderSeed<'_> {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let slot = self.slot;
+        let mut names = Names::default();
+        let mut alg = None;
+        let mut h = Header::new(Algorithm::None);
+        let seed = NodeSeed {
+            depth: 1,
+            part: Part::Header,
+            slot,
+        };
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            if !names.insert(name.clone()) {
+                return Err(duplicate(slot, Part::Header, &name));
+            }
+            let node = map.next_value_seed(seed)?;
+            macro_rules! string {
+                ($field:expr, $member:literal) => {
+                    $field = Some(json::string(node).map_err(|r| invalid(slot, $member, r))?)
+                };
+            }
+            macro_rules! strings {
+                ($field:expr, $member:literal) => {
+                    $field = Some(json::strings(node).map_err(|r| invalid(slot, $member, r))?)
+                };
+            }
+            match &*name {
+                "alg" => {
+                    let s = json::string(node).map_err(|r| invalid(slot, "alg", r))?;
+                    alg = Some(Algorithm::parse(&s));
+                }
+                "kid" => string!(h.kid, "kid"),
+                "typ" => string!(h.typ, "typ"),
+                "cty" => string!(h.cty, "cty"),
+                "jku" => string!(h.jku, "jku"),
+                "x5u" => string!(h.x5u, "x5u"),
+                "x5t" => string!(h.x5t, "x5t"),
+                "x5t#S256" => string!(h.x5t_s256, "x5t#S256"),
+                "crit" => strings!(h.crit, "crit"),
+                "x5c" => strings!(h.x5c, "x5c"),
+                "jwk" => match node {
+                    Node::Object(_) => {
+                        h.jwk = Some(node.into_value(Part::Header).map_err(|e| fail(slot, e))?)
+                    }
+                    _ => return Err(invalid(slot, "jwk", "must be an object")),
+                },
+                "b64" => match node {
+                    Node::Bool(b) => h.b64 = Some(b),
+                    _ => return Err(invalid(slot, "b64", "must be a boolean")),
+                },
+                "zip" => {
+                    return Err(invalid(
+                        slot,
+                        "zip",
+                        "compression is defined for JWE only, not JWS",
+                    ))
+                }
+                "enc" => {
+                    return Err(invalid(
+                        slot,
+                        "enc",
+                        "an \"enc\" header means a JWE, not a JWS",
+                    ))
+                }
+                _ => {
+                    let value = node.into_value(Part::Header).map_err(|e| fail(slot, e))?;
+                    h.extra.insert(Cow::into_owned(name), value);
+                }
+            }
+        }
+        h.alg = alg.ok_or_else(|| invalid(slot, "alg", "is required (RFC 7515 section 4.1.1)"))?;
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Header, Error> {
+        Header::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn typed_members_and_extras() {
+        let h =
+            parse(r#"{"alg":"ES256","kid":"k1","typ":"at+jwt","x5t#S256":"abc","ext":{"a":[1]}}"#)
+                .unwrap();
+        assert_eq!(h.alg, Algorithm::Es256);
+        assert_eq!(h.kid.as_deref(), Some("k1"));
+        assert_eq!(h.x5t_s256.as_deref(), Some("abc"));
+        assert_eq!(h.extra.get("ext"), Some(&serde_json::json!({"a":[1]})));
+        assert_eq!(parse(&h.to_json()).unwrap(), h);
+    }
+
+    #[test]
+    fn strictness() {
+        assert_eq!(
+            parse(r#"{"alg":"RS256","alg":"none"}"#).unwrap_err(),
+            Error::DuplicateMember {
+                part: Part::Header,
+                name: "alg".into()
+            }
+        );
+        assert_eq!(parse(r#"{"kid":"a"}"#).unwrap_err().code(), "malformed");
+        assert_eq!(parse(r#"{"alg":1}"#).unwrap_err().code(), "malformed");
+        assert_eq!(parse(r#"["alg"]"#).unwrap_err().code(), "malformed");
+        assert_eq!(
+            parse(r#"{"alg":"HS256","zip":"DEF"}"#).unwrap_err().code(),
+            "malformed"
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","kid":null}"#).unwrap_err().code(),
+            "malformed"
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","x":{"y":1,"y":2}}"#)
+                .unwrap_err()
+                .code(),
+            "malformed"
+        );
+    }
+
+    #[test]
+    fn crit_rules() {
+        let code = |s| parse(s).unwrap_err().code();
+        assert_eq!(code(r#"{"alg":"HS256","crit":[]}"#), "unsupported_crit");
+        assert_eq!(
+            code(r#"{"alg":"HS256","crit":["alg"]}"#),
+            "unsupported_crit"
+        );
+        assert_eq!(
+            code(r#"{"alg":"HS256","crit":["exp"]}"#),
+            "unsupported_crit"
+        );
+        assert_eq!(code(r#"{"alg":"HS256","crit":"exp","exp":1}"#), "malformed");
+        assert_eq!(
+            code(r#"{"alg":"HS256","crit":["exp","exp"],"exp":1}"#),
+            "unsupported_crit"
+        );
+        assert_eq!(
+            code(r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#),
+            "unsupported_crit"
+        );
+        let h = parse(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#).unwrap();
+        assert_eq!(h.check_crit(&[]).unwrap_err().code(), "unsupported_crit");
+        assert_eq!(h.check_crit(&["exp"]), Ok(()));
+        assert!(parse(r#"{"alg":"HS256","b64":true}"#).is_ok());
+    }
+
+    #[test]
+    fn typ_prefix() {
+        assert_eq!(strip_application("application/at+jwt"), "at+jwt");
+        assert_eq!(strip_application("Application/JWT"), "JWT");
+        assert_eq!(strip_application("at+jwt"), "at+jwt");
+        assert_eq!(strip_application("application/a/b"), "application/a/b");
+    }
+}

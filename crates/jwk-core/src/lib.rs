@@ -1,0 +1,64 @@
+//! Strict parsing of JOSE objects: base64url, compact JWS, headers, JWK and JWK Sets, RFC 7638
+//! thumbprints, JWT claims.
+//!
+//! Not here: signatures (`jws-crypto`), trust decisions (`jwt-validate`), I/O of any kind.
+//!
+//! Invariant: no I/O, no crypto beyond the SHA-256 of RFC 7638, no async, no panics on input.
+//!
+//! ```
+//! let set = jwk_core::JwkSet::parse(br#"{"keys":[{"kty":"OKP","crv":"Ed25519",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"a"}]}"#)?;
+//! assert_eq!(set.keys.len(), 1);
+//! assert_eq!(set.keys[0].thumbprint(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+//!
+//! let jws = jwk_core::UnverifiedJws::parse(
+//!     "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+//!     &jwk_core::Limits::default(),
+//! )?;
+//! assert_eq!(jws.header().alg, jwk_core::Algorithm::EdDsa);
+//! # Ok::<(), jwk_core::Error>(())
+//! ```
+//!
+//! # Strictness
+//! - base64url per RFC 7515 section 2: no padding, no `+` `/` or whitespace, no
+//!   non-canonical trailing bits.
+//! - JSON: duplicate member names are refused at every depth (the last-one-wins behaviour of
+//!   most parsers is a known parser-differential attack), nesting is bounded
+//!   ([`json::MAX_DEPTH`]), header and payload must be objects.
+//! - Sizes are checked before any decoding ([`Limits`]).
+//!
+//! # Features
+//! - `std` (default): implements `std::error::Error`. Without it the crate is `no_std` + `alloc`.
+//!
+//! # Dependencies
+//! - `base64`: the strict engine (no padding, canonical trailing bits) instead of hand-written code.
+//! - `serde` / `serde_json`: JSON parsing through our own visitors, which see every member.
+//! - `sha2`: SHA-256 for RFC 7638 thumbprints; pure Rust and `no_std`.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod alg;
+pub mod b64;
+mod claims;
+mod error;
+mod header;
+pub mod json;
+mod jwk;
+mod jwks;
+mod jws;
+mod thumbprint;
+
+pub use alg::{Algorithm, Family};
+pub use claims::{Audience, Claims, NumericDate};
+pub use error::{Error, Part};
+pub use header::{strip_application, Header, REGISTERED_NAMES};
+pub use jwk::{
+    rsa_bits, EcCurve, EcPublic, Jwk, KeyParams, KeyUse, OctKey, OkpCurve, OkpPublic, RsaPublic,
+};
+pub use jwks::{JwkSet, RejectedKey};
+pub use jws::{Compact, Limits, UnverifiedJws};
+
+/// `serde_json`'s value type, used for unregistered members.
+pub use serde_json::Value;

@@ -1,0 +1,2 @@
+//! jwkctl: placeholder.
+fn main() {}
