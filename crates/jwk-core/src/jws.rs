@@ -198,7 +198,7 @@ mod tests {
             Compact::split("abc", &l).unwrap_err(),
             Error::Segments { found: 1 }
         );
-        let dots: String = core::iter::repeat('.').take(1000).collect();
+        let dots: String = ".".repeat(1000);
         assert_eq!(
             Compact::split(&dots, &l).unwrap_err(),
             Error::Segments { found: 1001 }
@@ -211,10 +211,10 @@ mod tests {
 
     #[test]
     fn size_checked_first() {
-        let long: String = core::iter::repeat('a').take(16 * 1024 + 1).collect();
+        let long: String = "a".repeat(16 * 1024 + 1);
         let e = Compact::split(&long, &Limits::default()).unwrap_err();
         assert_eq!(e.code(), "too_large");
-        let run: String = core::iter::repeat('a').take(16 * 1024).collect();
+        let run: String = "a".repeat(16 * 1024);
         assert_eq!(
             Compact::split(&run, &Limits::default()).unwrap_err().code(),
             "malformed"
