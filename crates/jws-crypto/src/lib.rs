@@ -1,1 +1,108 @@
-//! Placeholder: see the open issue for this crate.
+//! JWS signatures behind a pluggable provider: import a `jwk-core` JWK once (every key check
+//! runs there), then verify signing inputs through the [`Verifier`] trait; with the `sign`
+//! feature, sign through the [`Signer`] trait.
+//!
+//! Not here: choosing a key or an algorithm for a token, claims, key sets (`jwt-validate`),
+//! parsing (`jwk-core`), fetching (`jwks-fetch`).
+//!
+//! Invariant: no `ring` or `aws_lc_rs` type appears in a public signature; the backend is a
+//! [`Provider`] value chosen by the caller (after rustls's `CryptoProvider`), never a
+//! process-global, so nothing here can panic for want of one.
+//!
+//! ```
+//! use jws_crypto::{Algorithm, KeyPolicy};
+//! // RFC 8037 appendix A.4: an Ed25519 JWS.
+//! let jwk = jwk_core::Jwk::parse(br#"{"kty":"OKP","crv":"Ed25519",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#)?;
+//! let jws = jwk_core::UnverifiedJws::parse(
+//!     "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+//!     &jwk_core::Limits::default(),
+//! )?;
+//! for provider in jws_crypto::ALL {
+//!     let key = provider.import(&jwk, &Algorithm::EdDsa, &KeyPolicy::default())?;
+//!     assert_eq!(key.verify(jws.signing_input(), &jws.signature()?), Ok(()));
+//!     // The key is bound to EdDSA: it cannot be imported for anything else.
+//!     let err = provider.import(&jwk, &Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
+//!     assert_eq!(err.code(), "key_mismatch");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Algorithms
+//! HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519 (RFC 9864)
+//! with Ed25519 keys. ring has no P-521: its provider answers ES512 with `unsupported_alg`.
+//! ES256K, Ed448, `none` and unknown names are `unsupported_alg` on every backend, so
+//! enabling a second backend never changes what is accepted.
+//!
+//! # Import checks ([`KeyPolicy`])
+//! - The JWK's type and curve fit the algorithm; its `alg` member, when present, is the
+//!   requested algorithm (an `alg: RS256` key never verifies PS256); `use` is `sig` or
+//!   absent; `key_ops`, when present, lists `verify`. Otherwise `key_mismatch`. An HMAC
+//!   secret comes only from an `oct` key, never from a public key's bytes.
+//! - RSA: modulus 2048..=8192 bits by default (floor configurable, never below 1024;
+//!   too small is `weak_key`, too large `invalid_key`), modulus odd, exponent odd, at
+//!   least 3 and at most 2^32 unless allowed.
+//! - EC: the point is decoded and checked on its curve once (`invalid_key`).
+//! - HMAC: the secret is at least the hash output long (`weak_key`).
+//!
+//! # Verification
+//! ECDSA signatures must be exactly `2 * coordinate length` bytes (`r || s`, RFC 7518
+//! section 3.4): a DER signature or any other length is `BadSignature` before the backend
+//! sees it. HMAC tags are recomputed and compared in constant time (`subtle`), full length
+//! only. RSA moduli are parsed once into aws-lc-rs's `ParsedPublicKey`; ring has no parsed
+//! RSA key type, so its verifier keeps the checked, minimal big-endian components and ring
+//! builds its arithmetic per call.
+//!
+//! # Features
+//! - `aws-lc-rs` (default): [`aws_lc_rs::PROVIDER`]; the [`default_provider`] when enabled.
+//! - `ring`: [`ring::PROVIDER`] (no P-521).
+//! - `sign`: [`Signer`], PKCS#8 DER and PEM loading, HMAC signers, key generation.
+//!
+//! Both backends may be enabled at once; at least one is required (a compile error says so).
+//!
+//! # Dependencies
+//! - `jwk-core`: the `Jwk` and `Algorithm` types keys are imported from.
+//! - `aws-lc-rs`, `ring` (optional): the cryptography. No OpenSSL.
+//! - `subtle`: constant-time comparison of HMAC tags.
+//! - `rustls-pki-types` (with `sign`): PEM parsing of PKCS#8 private keys.
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!("jws-crypto needs a backend: enable the `aws-lc-rs` or `ring` feature");
+
+#[cfg(feature = "aws-lc-rs")]
+pub mod aws_lc_rs;
+mod checks;
+mod error;
+mod policy;
+mod provider;
+#[cfg(feature = "ring")]
+pub mod ring;
+#[cfg(feature = "sign")]
+mod sign;
+
+pub use error::{BadSignature, Error};
+pub use jwk_core::Algorithm;
+pub use policy::{KeyPolicy, RSA_CEILING_BITS, RSA_FLOOR_BITS};
+pub use provider::{ImportFn, Provider, Verifier};
+#[cfg(feature = "sign")]
+pub use sign::Signer;
+
+/// Every backend compiled into this build (tests and `jwkctl --backend` iterate over it).
+pub static ALL: &[&Provider] = &[
+    #[cfg(feature = "aws-lc-rs")]
+    &aws_lc_rs::PROVIDER,
+    #[cfg(feature = "ring")]
+    &ring::PROVIDER,
+];
+
+/// aws-lc-rs when compiled in, else ring: chosen by the compiler, so it cannot fail at run time.
+pub fn default_provider() -> &'static Provider {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = &aws_lc_rs::PROVIDER;
+    #[cfg(all(not(feature = "aws-lc-rs"), feature = "ring"))]
+    let provider = &ring::PROVIDER;
+    provider
+}

@@ -1,0 +1,4 @@
+//! Integration tests for jws-crypto, one binary: RFC examples, key checks, Wycheproof.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rfc;
