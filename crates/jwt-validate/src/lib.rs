@@ -1,1 +1,77 @@
-//! Placeholder: see the open issue for this crate.
+//! JWT validation: "here is a token, here are my keys and my policy; give me typed claims or a
+//! precise reason."
+//!
+//! Not here: parsing rules (`jwk-core`), signature maths (`jws-crypto`), fetching keys over
+//! HTTPS (`jwks-fetch`, which implements [`KeySource`]), issuing tokens (`jwt-issuer`).
+//!
+//! Invariant: no I/O and no async runtime. [`Validator::validate`] is synchronous over the keys
+//! a source holds now; [`Validator::validate_async`] lets the source refresh, with whatever
+//! runtime the source uses.
+//!
+//! ```
+//! use jwt_validate::{Validator, FixedClock};
+//! use jwk_core::{Algorithm, JwkSet};
+//!
+//! // RFC 7515 appendix A.1: an HS256 JWT and its key.
+//! let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+//! let keys = JwkSet::parse(br#"{"keys":[{"kty":"oct",
+//!     "k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}]}"#)?;
+//! let validator = Validator::builder()
+//!     .jwks(keys)
+//!     .algorithms([Algorithm::Hs256]) // HS* only when listed
+//!     .issuer("joe")
+//!     .clock(FixedClock::at_secs(1_300_819_000))
+//!     .build()?;
+//! let verified = validator.validate(token)?;
+//! assert_eq!(verified.claims().iss.as_deref(), Some("joe"));
+//!
+//! let late = Validator::builder()
+//!     .jwks(JwkSet::parse(br#"{"keys":[{"kty":"oct",
+//!         "k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}]}"#)?)
+//!     .algorithms([Algorithm::Hs256])
+//!     .clock(FixedClock::at_secs(1_400_000_000))
+//!     .build()?;
+//! assert_eq!(late.validate(token).unwrap_err().code(), "expired");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Rules
+//! - Check order: structure and size, header policy (`alg` allowed, `typ`, `crit`), key
+//!   selection, signature, claims. A badly signed expired token is `bad_signature`; header
+//!   failures never touch the key source.
+//! - Algorithms: by default every asymmetric algorithm the provider supports; `none` never;
+//!   HS* only when listed, and an HMAC key is only ever built from an `oct` JWK.
+//! - Key selection: by `kid`; the key's `alg` must equal the header's (else `key_mismatch`),
+//!   `use`/`key_ops` must allow verifying, `kty`/`crv` must fit. The same key published twice
+//!   with different `alg` (Asgardeo's `_RS256` / `_PS256` kids) is two keys. A `kid` matching
+//!   two fitting keys is refused as ambiguous. Without `kid`, only fitting keys are tried, at
+//!   most 5 by default. Header-supplied keys (`jwk`, `jku`, `x5u`, `x5c`) are never used.
+//! - Claims: wrong JSON types are `invalid_claim`, never "absent"; `exp` is required by
+//!   default; leeway 60 s; a token carrying `aud` needs a named audience or an explicit opt-out.
+//!
+//! # Features
+//! - `aws-lc-rs` (default): the aws-lc-rs backend of `jws-crypto`.
+//! - `ring`: the ring backend. Both at once is a normal build.
+//! - `sign`: forwards `jws-crypto/sign` (token minting, for tests and tools).
+//!
+//! # Dependencies
+//! - `jwk-core`: strict parsing; `jws-crypto`: key import and signature checks.
+//! - `serde`: the `DeserializeOwned` bound of [`Verified::claims_as`].
+//! - `tracing`: debug events on key refresh; this crate installs no subscriber.
+#![forbid(unsafe_code)]
+
+mod clock;
+mod error;
+mod policy;
+mod roca;
+mod select;
+mod source;
+mod validator;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{ConfigError, Error};
+pub use policy::Policy;
+pub use source::{
+    ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, StaticKeys,
+};
+pub use validator::{Validator, ValidatorBuilder, Verified, VerifiedJws};

@@ -1,0 +1,498 @@
+//! The validator: built once, shared across threads, validating many tokens.
+
+use core::time::Duration;
+use std::sync::Arc;
+
+use jwk_core::{Algorithm, Claims, Header, JwkSet, Limits, UnverifiedJws};
+use jws_crypto::{KeyPolicy, Provider};
+use serde::de::DeserializeOwned;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{ConfigError, Error};
+use crate::policy::Policy;
+use crate::select::{self, Miss};
+use crate::source::{KeySet, KeySource, Lookup, SourceError, StaticKeys};
+
+/// A token whose signature verified and whose claims passed the policy.
+///
+/// The only constructors run after a [`jws_crypto::Verifier`] returned `Ok`.
+#[derive(Debug, Clone)]
+pub struct Verified<C = Claims> {
+    header: Header,
+    claims: C,
+}
+
+impl<C> Verified<C> {
+    /// The JOSE header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The header's `alg`, which the key verified.
+    pub fn alg(&self) -> &Algorithm {
+        &self.header.alg
+    }
+
+    /// The header's `kid`.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+
+    /// The claims.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// The claims, owned.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+
+    /// Header and claims, owned.
+    pub fn into_parts(self) -> (Header, C) {
+        (self.header, self.claims)
+    }
+}
+
+impl Verified<Claims> {
+    /// The whole claims set deserialized into the caller's type (from the received bytes,
+    /// which already passed the strict parse).
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(self.claims.deserialize_as()?)
+    }
+}
+
+/// A JWS whose signature verified; the payload is not interpreted (no claims checks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedJws {
+    /// The JOSE header.
+    pub header: Header,
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+}
+
+/// Builds a [`Validator`]. See [`Policy`] for every default.
+#[derive(Debug)]
+#[must_use]
+pub struct ValidatorBuilder {
+    policy: Policy,
+    source: Option<PendingSource>,
+    routes: Vec<(String, Arc<dyn KeySource>, Policy)>,
+    provider: &'static Provider,
+    key_policy: KeyPolicy,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    max_untagged: usize,
+}
+
+#[derive(Debug)]
+enum PendingSource {
+    Jwks(JwkSet),
+    Source(Arc<dyn KeySource>),
+}
+
+impl ValidatorBuilder {
+    /// Static keys, imported with the builder's provider and key policy when `build` runs.
+    pub fn jwks(mut self, set: JwkSet) -> Self {
+        self.source = Some(PendingSource::Jwks(set));
+        self
+    }
+
+    /// Static keys, already imported.
+    pub fn keys(self, keys: KeySet) -> Self {
+        self.key_source(StaticKeys::new(keys))
+    }
+
+    /// Any key source (a remote fetcher, [`StaticKeys`], ...).
+    pub fn key_source(self, source: impl KeySource + 'static) -> Self {
+        self.shared_key_source(Arc::new(source))
+    }
+
+    /// A key source shared with other owners.
+    pub fn shared_key_source(mut self, source: Arc<dyn KeySource>) -> Self {
+        self.source = Some(PendingSource::Source(source));
+        self
+    }
+
+    /// Multi-issuer: tokens whose (unverified) `iss` is `issuer` use `source` and `policy`;
+    /// `iss` is checked again after the signature. Tokens matching no route use the default
+    /// key source when there is one, else fail with `issuer_mismatch`.
+    pub fn route(
+        mut self,
+        issuer: impl Into<String>,
+        source: Arc<dyn KeySource>,
+        policy: Policy,
+    ) -> Self {
+        self.routes.push((issuer.into(), source, policy));
+        self
+    }
+
+    /// The crypto backend for [`Self::jwks`] and for the default algorithm list.
+    /// Default: [`jws_crypto::default_provider`].
+    pub fn provider(mut self, provider: &'static Provider) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// Key import rules for [`Self::jwks`]. Default: [`KeyPolicy::default`].
+    pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
+        self.key_policy = policy;
+        self
+    }
+
+    /// Replaces the default policy.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// See [`Policy::algorithms`].
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.policy = self.policy.algorithms(algs);
+        self
+    }
+
+    /// See [`Policy::issuer`].
+    pub fn issuer(mut self, iss: impl Into<String>) -> Self {
+        self.policy = self.policy.issuer(iss);
+        self
+    }
+
+    /// See [`Policy::audience`].
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.policy = self.policy.audience(aud);
+        self
+    }
+
+    /// See [`Policy::dangerous_skip_audience_check`].
+    pub fn dangerous_skip_audience_check(mut self) -> Self {
+        self.policy = self.policy.dangerous_skip_audience_check();
+        self
+    }
+
+    /// See [`Policy::subject`].
+    pub fn subject(mut self, sub: impl Into<String>) -> Self {
+        self.policy = self.policy.subject(sub);
+        self
+    }
+
+    /// See [`Policy::typ`].
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.policy = self.policy.typ(typ);
+        self
+    }
+
+    /// See [`Policy::require`].
+    pub fn require(mut self, claim: impl Into<String>) -> Self {
+        self.policy = self.policy.require(claim);
+        self
+    }
+
+    /// See [`Policy::dangerous_allow_missing_exp`].
+    pub fn dangerous_allow_missing_exp(mut self) -> Self {
+        self.policy = self.policy.dangerous_allow_missing_exp();
+        self
+    }
+
+    /// See [`Policy::leeway`]. Default 60 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.policy = self.policy.leeway(leeway);
+        self
+    }
+
+    /// See [`Policy::max_age`].
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.policy = self.policy.max_age(max_age);
+        self
+    }
+
+    /// See [`Policy::critical_extension`].
+    pub fn critical_extension(mut self, name: impl Into<String>) -> Self {
+        self.policy = self.policy.critical_extension(name);
+        self
+    }
+
+    /// Where "now" comes from. Default: [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Size limits applied before decoding. Default: [`Limits::default`] (16 KiB).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How many keys a token without `kid` may be tried against. Default 5; a token that
+    /// fits more keys than this is refused (`key_not_found`) rather than tried partially.
+    pub fn max_untagged_candidates(mut self, n: usize) -> Self {
+        self.max_untagged = n;
+        self
+    }
+
+    /// Checks the configuration and builds the validator.
+    pub fn build(self) -> Result<Validator, ConfigError> {
+        let provider = self.provider;
+        let default = match self.source {
+            Some(PendingSource::Jwks(set)) => Some(Route {
+                issuer: None,
+                source: Arc::new(StaticKeys::from_jwks(&set, provider, &self.key_policy)),
+                policy: resolve(self.policy, provider)?,
+            }),
+            Some(PendingSource::Source(source)) => Some(Route {
+                issuer: None,
+                source,
+                policy: resolve(self.policy, provider)?,
+            }),
+            None => None,
+        };
+        let mut routes: Vec<Route> = Vec::with_capacity(self.routes.len());
+        for (issuer, source, mut policy) in self.routes {
+            if routes
+                .iter()
+                .any(|r| r.issuer.as_deref() == Some(issuer.as_str()))
+            {
+                return Err(ConfigError::DuplicateIssuer(issuer.into()));
+            }
+            if policy.issuers.is_empty() {
+                policy.issuers.push(issuer.clone());
+            } else if policy.issuers.iter().any(|i| *i != issuer) {
+                return Err(ConfigError::RouteIssuerConflict(issuer.into()));
+            }
+            routes.push(Route {
+                issuer: Some(issuer),
+                source,
+                policy: resolve(policy, provider)?,
+            });
+        }
+        if default.is_none() && routes.is_empty() {
+            return Err(ConfigError::NoKeySource);
+        }
+        Ok(Validator {
+            inner: Arc::new(Inner {
+                default,
+                routes,
+                clock: self.clock,
+                limits: self.limits,
+                max_untagged: self.max_untagged,
+            }),
+        })
+    }
+}
+
+fn resolve(mut policy: Policy, provider: &'static Provider) -> Result<Policy, ConfigError> {
+    match &policy.algorithms {
+        Some(algs) => {
+            if let Some(bad) = algs.iter().find(|a| !a.is_signature()) {
+                return Err(ConfigError::ForbiddenAlgorithm(bad.as_str().into()));
+            }
+        }
+        None => {
+            policy.algorithms = Some(
+                Algorithm::SIGNATURE
+                    .iter()
+                    .filter(|a| !a.is_symmetric() && provider.supports(a))
+                    .cloned()
+                    .collect(),
+            );
+        }
+    }
+    if policy.allowed().is_empty() {
+        return Err(ConfigError::NoAlgorithms);
+    }
+    Ok(policy)
+}
+
+#[derive(Debug)]
+struct Route {
+    issuer: Option<String>,
+    source: Arc<dyn KeySource>,
+    policy: Policy,
+}
+
+#[derive(Debug)]
+struct Inner {
+    default: Option<Route>,
+    routes: Vec<Route>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    max_untagged: usize,
+}
+
+/// Validates tokens against keys and a policy. Cheap to clone and share across threads.
+///
+/// Check order: structure and size, header policy (`alg`, `typ`, `crit`), key selection,
+/// signature, claims. A token both badly signed and expired is `bad_signature`, and header
+/// failures never reach the key source. With issuer routes, the payload is parsed before the
+/// signature to read `iss`, so a malformed payload is reported before a bad signature.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+/// A token split, routed, with its header past policy.
+struct Prepared<'t, 'v> {
+    jws: UnverifiedJws<'t>,
+    signature: Vec<u8>,
+    route: &'v Route,
+    claims: Option<Claims>,
+}
+
+impl Validator {
+    /// A builder with every default.
+    pub fn builder() -> ValidatorBuilder {
+        ValidatorBuilder {
+            policy: Policy::default(),
+            source: None,
+            routes: Vec::new(),
+            provider: jws_crypto::default_provider(),
+            key_policy: KeyPolicy::default(),
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            max_untagged: 5,
+        }
+    }
+
+    /// Validates `token` with the keys the source holds now (no I/O, no async runtime).
+    /// A source that has loaded nothing yet gives `jwks_unavailable`.
+    pub fn validate(&self, token: &str) -> Result<Verified<Claims>, Error> {
+        let prepared = self.prepare(token, true)?;
+        let set = cached(prepared.route)?;
+        self.verify_signature(&prepared, &set)
+            .map_err(|m| m.error)?;
+        self.finish(prepared)
+    }
+
+    /// Like [`Self::validate`], then deserializes the claims into `T`.
+    pub fn validate_as<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+        let v = self.validate(token)?;
+        let claims = v.claims_as()?;
+        Ok(Verified {
+            header: v.header,
+            claims,
+        })
+    }
+
+    /// Validates `token`, asking the key source to refresh when the token's `kid` is unknown
+    /// (or nothing is loaded). Runtime-agnostic: the source does the I/O.
+    pub async fn validate_async(&self, token: &str) -> Result<Verified<Claims>, Error> {
+        let prepared = self.prepare(token, true)?;
+        let source = &prepared.route.source;
+        let refreshed = match source.cached() {
+            Some(set) => match self.verify_signature(&prepared, &set) {
+                Ok(()) => None,
+                Err(Miss {
+                    refresh: true,
+                    error,
+                }) => {
+                    tracing::debug!(code = error.code(), "key not in cached set, refreshing");
+                    Some((select::lookup(prepared.jws.header()), Some(set)))
+                }
+                Err(m) => return Err(m.error),
+            },
+            None => Some((Lookup::Empty, None)),
+        };
+        if let Some((lookup, old)) = refreshed {
+            let set = source
+                .refresh(lookup)
+                .await
+                .map_err(Error::JwksUnavailable)?;
+            if old.is_some_and(|o| Arc::ptr_eq(&o, &set)) {
+                // Nothing new: the first miss stands.
+                return Err(self
+                    .verify_signature(&prepared, &set)
+                    .err()
+                    .map_or(Error::BadSignature, |m| m.error));
+            }
+            self.verify_signature(&prepared, &set)
+                .map_err(|m| m.error)?;
+        }
+        self.finish(prepared)
+    }
+
+    /// JWS-level verification: structure, header policy, key selection and signature, no
+    /// claims (the payload need not be JSON). Uses the default key source's cached keys.
+    pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, Error> {
+        let prepared = self.prepare(token, false)?;
+        let set = cached(prepared.route)?;
+        self.verify_signature(&prepared, &set)
+            .map_err(|m| m.error)?;
+        let payload = prepared.jws.payload()?;
+        Ok(VerifiedJws {
+            header: prepared.jws.header().clone(),
+            payload,
+        })
+    }
+
+    fn prepare<'t>(&self, token: &'t str, route_by_iss: bool) -> Result<Prepared<'t, '_>, Error> {
+        let jws = UnverifiedJws::parse(token, &self.inner.limits)?;
+        // Structure first: both segments must be strict base64url before any key work.
+        let signature = jws.signature()?;
+        let mut claims = None;
+        let route = if route_by_iss && !self.inner.routes.is_empty() {
+            let c = jws.dangerous_claims()?;
+            let route = c.iss.as_deref().and_then(|iss| {
+                self.inner
+                    .routes
+                    .iter()
+                    .find(|r| r.issuer.as_deref() == Some(iss))
+            });
+            let found = c.iss.as_deref().map(Into::into);
+            claims = Some(c);
+            route
+                .or(self.inner.default.as_ref())
+                .ok_or(Error::IssuerMismatch { found })?
+        } else {
+            self.inner
+                .default
+                .as_ref()
+                .ok_or(Error::IssuerMismatch { found: None })?
+        };
+        route.policy.check_header(jws.header())?;
+        Ok(Prepared {
+            jws,
+            signature,
+            route,
+            claims,
+        })
+    }
+
+    fn verify_signature(&self, p: &Prepared<'_, '_>, set: &KeySet) -> Result<(), Miss> {
+        let verifiers = select::select(set, p.jws.header(), self.inner.max_untagged)?;
+        let input = p.jws.signing_input();
+        if verifiers
+            .iter()
+            .any(|v| v.verify(input, &p.signature).is_ok())
+        {
+            Ok(())
+        } else {
+            Err(Miss {
+                error: Error::BadSignature,
+                refresh: false,
+            })
+        }
+    }
+
+    fn finish(&self, p: Prepared<'_, '_>) -> Result<Verified<Claims>, Error> {
+        let claims = match p.claims {
+            Some(c) => c,
+            None => p.jws.dangerous_claims()?,
+        };
+        p.route
+            .policy
+            .check_claims(&claims, self.inner.clock.now())?;
+        Ok(Verified {
+            header: p.jws.header().clone(),
+            claims,
+        })
+    }
+}
+
+fn cached(route: &Route) -> Result<Arc<KeySet>, Error> {
+    route.source.cached().ok_or_else(|| {
+        Error::JwksUnavailable(SourceError::new(
+            "the key source has not loaded any keys yet",
+        ))
+    })
+}
