@@ -8,12 +8,14 @@
 //!   cargo-fuzz when missing; `cargo +nightly` when a nightly toolchain is installed, else
 //!   `RUSTC_BOOTSTRAP=1` on the current toolchain.
 //! - `bench [--quick]`: `cargo bench -p benches` once that package has benchmarks.
+//! - `fuzz-seeds`: rewrites the committed seed corpora from `jwk-core`'s test vectors.
 //! - `tidy`: the repository rules (also run as a test of this crate, see `tidy.rs`).
 //! - `load`: placeholder; the load test is not built yet.
 //!
 //! Dependencies: `serde_json`, to read `cargo metadata`. Everything else is `std::process`.
 
 mod cmd;
+mod seeds;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             }
             format!("{} tidy problem(s)", problems.len())
         }),
+        Some("fuzz-seeds") => seeds::run(&root),
         Some("load") => Err("cargo xtask load: the load test is not built yet".to_owned()),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
@@ -62,6 +65,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   ci                          every CI check (fmt, clippy, no_std, per-backend tests, workspace tests, tidy, fuzz 30 s/target)
   fuzz [--seconds N] [TARGET] run fuzz targets (default: all, 60 s each)
   bench [--quick]             run the benchmarks
+  fuzz-seeds                  rewrite fuzz/corpus/*/seed-* from crates/jwk-core/tests/vectors
   tidy                        repository rules (crate docs, lints, dependency directions)
   load                        load test (not built yet)";
 
