@@ -1,2 +1,53 @@
-//! jwkctl: placeholder.
-fn main() {}
+//! `jwkctl`: verify JWTs against a JWK Set, inspect key sets, decode tokens.
+//!
+//! A thin clap dispatcher: one module per subcommand, each returning an [`ExitCode`]. The JSON
+//! printed by `verify` and `jwks inspect` is a contract scripts depend on (see issue 4).
+//!
+//! Exit codes: 0 valid (or command done), 1 token invalid, 2 could not decide (usage, key
+//! source unreadable or unavailable).
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decode;
+mod input;
+mod inspect;
+mod keys;
+mod output;
+mod verify;
+
+/// JWT and JWK Set tool.
+#[derive(Debug, Parser)]
+#[command(name = "jwkctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a token's signature and claims against a key set.
+    Verify(Box<verify::Args>),
+    /// Work with JWK Sets.
+    #[command(subcommand)]
+    Jwks(JwksCommand),
+    /// Print a token's header and claims WITHOUT verifying anything.
+    Decode(decode::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum JwksCommand {
+    /// List the keys of a set, with thumbprints and why unusable keys are unusable.
+    Inspect(inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify(args) => verify::run(*args),
+        Command::Jwks(JwksCommand::Inspect(args)) => inspect::run(args),
+        Command::Decode(args) => decode::run(args),
+    }
+}

@@ -1,0 +1,210 @@
+//! `jwkctl jwks inspect`: every key of a set, usable or not, with the reason.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use jwk_core::{JwkSet, KeyParams};
+use jwt_validate::KeySet;
+use serde_json::{json, Value};
+
+use crate::keys::{self, Keys};
+use crate::output;
+
+/// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM]) [--json]`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "url"])))]
+pub(crate) struct Args {
+    /// A JWK Set file (or one bare JWK).
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// A JWK Set URL (HTTPS).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Extra trust anchors (PEM) for HTTPS.
+    #[arg(long, value_name = "PEM", requires = "url")]
+    ca_file: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row: a key of the document, in document order.
+struct Row {
+    index: usize,
+    kid: Option<String>,
+    kty: Option<String>,
+    alg: Option<String>,
+    key_use: Option<String>,
+    crv: Option<String>,
+    bits: Option<usize>,
+    thumbprint: Option<String>,
+    reason: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    let loaded = match (&args.file, &args.url) {
+        (Some(path), _) => keys::read_file(path),
+        (None, Some(url)) => keys::remote(url, args.ca_file.as_deref()).map(|k| match k {
+            Keys::Static(set) => set,
+        }),
+        (None, None) => Err(keys::Unavailable("give a FILE or --url".into())),
+    };
+    let set = match loaded {
+        Ok(s) => s,
+        Err(keys::Unavailable(message)) => {
+            return output::undecided(args.json.then_some("jwks_unavailable"), &message)
+        }
+    };
+    let rows = rows(&set);
+    if args.json {
+        let keys: Vec<String> = rows.iter().map(Row::to_json).collect();
+        println!(r#"{{"keys":[{}]}}"#, keys.join(","));
+    } else {
+        print!("{}", table(&rows));
+    }
+    ExitCode::from(output::OK)
+}
+
+fn rows(set: &JwkSet) -> Vec<Row> {
+    let imported = KeySet::from_jwks(
+        set,
+        jws_crypto::default_provider(),
+        &jws_crypto::KeyPolicy::default(),
+    );
+    let total = set.keys.len() + set.rejected.len();
+    let mut usable = set.keys.iter().enumerate();
+    let mut rows = Vec::with_capacity(total);
+    for index in 0..total {
+        if let Some(r) = set.rejected.iter().find(|r| r.index == index) {
+            rows.push(Row {
+                index,
+                kid: r.kid.clone(),
+                kty: r.kty.clone(),
+                alg: None,
+                key_use: None,
+                crv: None,
+                bits: None,
+                thumbprint: None,
+                reason: Some(r.reason.to_string()),
+            });
+            continue;
+        }
+        // Usable keys keep document order, filling the indexes the rejected ones leave.
+        let Some((i, k)) = usable.next() else { break };
+        let reason = if imported.algorithms_of(i).next().is_some() {
+            None
+        } else {
+            let why: Vec<String> = imported
+                .import_failures()
+                .iter()
+                .filter(|f| f.index == i)
+                .map(|f| match &f.alg {
+                    Some(a) => format!("{}: {}", a.as_str(), f.message),
+                    None => f.message.to_string(),
+                })
+                .collect();
+            Some(if why.is_empty() {
+                "no algorithm this key fits is supported".to_owned()
+            } else {
+                why.join("; ")
+            })
+        };
+        rows.push(Row {
+            index,
+            kid: k.kid.clone(),
+            kty: Some(k.params.kty().to_owned()),
+            alg: k.alg.as_ref().map(|a| a.as_str().to_owned()),
+            key_use: k.key_use.as_ref().map(|u| u.as_str().to_owned()),
+            crv: match &k.params {
+                KeyParams::Ec(e) => Some(e.crv.as_str().to_owned()),
+                KeyParams::Okp(o) => Some(o.crv.as_str().to_owned()),
+                _ => None,
+            },
+            bits: Some(k.bits()),
+            thumbprint: Some(k.thumbprint()),
+            reason,
+        });
+    }
+    rows
+}
+
+impl Row {
+    /// The object in the contract's member order (serde_json's map would sort them).
+    fn to_json(&self) -> String {
+        let members: [(&str, Value); 10] = [
+            ("index", json!(self.index)),
+            ("kid", json!(self.kid)),
+            ("kty", json!(self.kty)),
+            ("alg", json!(self.alg)),
+            ("use", json!(self.key_use)),
+            ("crv", json!(self.crv)),
+            ("bits", json!(self.bits)),
+            ("thumbprint", json!(self.thumbprint)),
+            ("usable", json!(self.reason.is_none())),
+            ("reason", json!(self.reason)),
+        ];
+        let inner: Vec<String> = members
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", output::string(k)))
+            .collect();
+        format!("{{{}}}", inner.join(","))
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    let mut lines: Vec<[String; 9]> = vec![[
+        "INDEX",
+        "KID",
+        "KTY",
+        "ALG",
+        "USE",
+        "CRV",
+        "BITS",
+        "THUMBPRINT",
+        "STATUS",
+    ]
+    .map(String::from)];
+    for r in rows {
+        lines.push([
+            r.index.to_string(),
+            dash(&r.kid),
+            dash(&r.kty),
+            dash(&r.alg),
+            dash(&r.key_use),
+            dash(&r.crv),
+            r.bits.map_or_else(|| "-".into(), |b| b.to_string()),
+            dash(&r.thumbprint),
+            match &r.reason {
+                None => "usable".into(),
+                Some(why) => format!("UNUSABLE: {why}"),
+            },
+        ]);
+    }
+    let mut widths = [0usize; 9];
+    for l in &lines {
+        for (w, cell) in widths.iter_mut().zip(l) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for l in &lines {
+        let mut line = String::new();
+        for (i, (cell, w)) in l.iter().zip(widths).enumerate() {
+            if i + 1 == l.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let unusable = rows.iter().filter(|r| r.reason.is_some()).count();
+    out.push_str(&format!(
+        "{} keys, {} usable, {unusable} unusable\n",
+        rows.len(),
+        rows.len() - unusable
+    ));
+    out
+}
