@@ -41,7 +41,7 @@
 //!   secret comes only from an `oct` key, never from a public key's bytes.
 //! - RSA: modulus 2048..=8192 bits by default (floor configurable, never below 1024;
 //!   too small is `weak_key`, too large `invalid_key`), modulus odd, exponent odd, at
-//!   least 3 and at most 2^32 unless allowed.
+//!   least 3 and at most 2^32 unless allowed; no ROCA fingerprint (CVE-2017-15361).
 //! - EC: the point is decoded and checked on its curve once (`invalid_key`).
 //! - HMAC: the secret is at least the hash output long (`weak_key`).
 //!

@@ -15,6 +15,7 @@ pub struct KeyPolicy {
     min_rsa_bits: usize,
     max_rsa_bits: usize,
     allow_large_rsa_exponent: bool,
+    roca_check: bool,
 }
 
 /// The lowest RSA floor a policy can set: [`KeyPolicy::min_rsa_bits`] clamps to it.
@@ -24,12 +25,13 @@ pub const RSA_FLOOR_BITS: usize = 1024;
 pub const RSA_CEILING_BITS: usize = 8192;
 
 impl Default for KeyPolicy {
-    /// RSA moduli of 2048 to 8192 bits, public exponent odd and in `3..=2^32`.
+    /// RSA moduli of 2048 to 8192 bits, public exponent odd and in `3..=2^32`, ROCA check on.
     fn default() -> Self {
         KeyPolicy {
             min_rsa_bits: 2048,
             max_rsa_bits: RSA_CEILING_BITS,
             allow_large_rsa_exponent: false,
+            roca_check: true,
         }
     }
 }
@@ -61,6 +63,21 @@ impl KeyPolicy {
     pub fn allow_large_rsa_exponent(mut self, allow: bool) -> Self {
         self.allow_large_rsa_exponent = allow;
         self
+    }
+
+    /// Refuses RSA moduli with the ROCA fingerprint (CVE-2017-15361: keys from a flawed
+    /// Infineon generator, whose factors can be computed) as `weak_key`. Default `true`. The
+    /// test is cheap (38 residues) and a random modulus fails it with probability about
+    /// 2^-27.8, so turning it off is for diagnosing such a false positive only.
+    #[must_use]
+    pub fn roca_check(mut self, enabled: bool) -> Self {
+        self.roca_check = enabled;
+        self
+    }
+
+    /// Whether the ROCA fingerprint check runs.
+    pub fn roca_check_enabled(&self) -> bool {
+        self.roca_check
     }
 
     /// `(min, max)` RSA modulus bits, inclusive.

@@ -2,3 +2,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rfc;
+mod wycheproof_jose;
+mod wycheproof_primitives;
