@@ -39,6 +39,8 @@ struct Row {
     bits: Option<usize>,
     thumbprint: Option<String>,
     reason: Option<String>,
+    /// Problems that do not make the key unusable (table output only).
+    notes: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -86,6 +88,7 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 bits: None,
                 thumbprint: None,
                 reason: Some(r.reason.to_string()),
+                notes: Vec::new(),
             });
             continue;
         }
@@ -123,9 +126,68 @@ fn rows(set: &JwkSet) -> Vec<Row> {
             bits: Some(k.bits()),
             thumbprint: Some(k.thumbprint()),
             reason,
+            notes: certificate_notes(k),
         });
     }
     rows
+}
+
+/// `x5c` / `x5t#S256` consistency. Keys load from `n` and `e` (or `x`, `y`), never from the
+/// certificate, so a broken certificate is reported but does not make the key unusable.
+fn certificate_notes(k: &jwk_core::Jwk) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut notes = Vec::new();
+    let Some(first) = k.x5c.as_ref().and_then(|c| c.first()) else {
+        return notes;
+    };
+    let der = match base64::engine::general_purpose::STANDARD.decode(first) {
+        Ok(der) => der,
+        Err(e) => {
+            notes.push(format!(
+                "x5c[0] is not valid base64 ({e}): certificate truncated?"
+            ));
+            return notes;
+        }
+    };
+    // A DER certificate is one SEQUENCE whose length covers the rest of the bytes.
+    if !der_sequence_is_complete(&der) {
+        notes.push(format!(
+            "x5c[0] is not a complete DER certificate ({} bytes): truncated?",
+            der.len()
+        ));
+    }
+    if let Some(t) = &k.x5t_s256 {
+        let digest = jwk_core::b64::encode(&sha2::Sha256::digest(&der));
+        if *t != digest {
+            notes.push(format!(
+                "x5t#S256 {t} does not match x5c[0] (SHA-256 {digest})"
+            ));
+        }
+    }
+    notes
+}
+
+fn der_sequence_is_complete(der: &[u8]) -> bool {
+    let (Some(&0x30), Some(&len0)) = (der.first(), der.get(1)) else {
+        return false;
+    };
+    let (header, len) = if len0 < 0x80 {
+        (2, usize::from(len0))
+    } else {
+        let n = usize::from(len0 & 0x7f);
+        if n == 0 || n > 4 {
+            return false;
+        }
+        let Some(bytes) = der.get(2..2 + n) else {
+            return false;
+        };
+        (
+            2 + n,
+            bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)),
+        )
+    };
+    header + len == der.len()
 }
 
 impl Row {
@@ -199,6 +261,11 @@ fn table(rows: &[Row]) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    for r in rows {
+        for note in &r.notes {
+            out.push_str(&format!("note: key {}: {note}\n", r.index));
+        }
     }
     let unusable = rows.iter().filter(|r| r.reason.is_some()).count();
     out.push_str(&format!(

@@ -63,7 +63,6 @@
 mod clock;
 mod error;
 mod policy;
-mod roca;
 mod select;
 mod source;
 mod validator;

@@ -41,8 +41,7 @@ pub struct ImportFailure {
     /// The algorithm the import was for; `None` when the whole key was set aside.
     pub alg: Option<Algorithm>,
     /// The backend's error code (`weak_key`, `unsupported_alg`, `invalid_key`, ...), or
-    /// `mixed_key_set` for an `oct` key set aside next to public keys. RSA moduli with the
-    /// ROCA fingerprint (CVE-2017-15361) are set aside here as `weak_key`.
+    /// `mixed_key_set` for an `oct` key set aside next to public keys.
     pub code: &'static str,
     /// Why, for people.
     pub message: Box<str>,
@@ -67,19 +66,6 @@ impl KeySet {
                         .into(),
                 });
                 continue;
-            }
-            if let KeyParams::Rsa(rsa) = &jwk.params {
-                if crate::roca::has_fingerprint(&rsa.n) {
-                    failures.push(ImportFailure {
-                        index,
-                        alg: None,
-                        code: "weak_key",
-                        message: "RSA modulus has the ROCA fingerprint (CVE-2017-15361): its \
-                                  private key can be computed"
-                            .into(),
-                    });
-                    continue;
-                }
             }
             for alg in jwk.algorithms() {
                 if !provider.supports(&alg) {

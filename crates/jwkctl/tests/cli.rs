@@ -1,0 +1,505 @@
+//! `jwkctl` run as a process: the JSON contract, exit codes, every error code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::std_instead_of_core,
+    missing_docs
+)]
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use jwk_core::{b64, Algorithm, Jwk, JwkSet};
+use jws_crypto::Signer;
+use serde_json::{json, Value};
+
+const NOW: u64 = 1_700_000_000;
+const ISS: &str = "https://issuer.test";
+const AUD: &str = "api://orders";
+const RSA_PEM: &str = include_str!("keys/rsa2048.pem");
+const ASGARDEO: &str = include_str!("vectors/asgardeo-jwks.json");
+const PREFIX: &str =
+    "OWJmNzgyNTNhMGNiMzE1NGQ3ZjYxZTUzYTI2MmZhZTEyYzJkYTdlMDBjYjI2MDNlZWIxYmQ2MDkzYWY5ODFmZQ";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
+    }
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap().to_owned()
+    }
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwkctl"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A file in a per-test temporary folder.
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "jwkctl-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn provider() -> &'static jws_crypto::Provider {
+    jws_crypto::default_provider()
+}
+
+fn rsa(alg: Algorithm) -> Arc<dyn Signer> {
+    provider().signer_from_pkcs8_pem(RSA_PEM, &alg).unwrap()
+}
+
+fn jwk(s: &dyn Signer, kid: &str) -> Jwk {
+    let mut k = s.public_jwk();
+    k.kid = Some(kid.into());
+    k
+}
+
+fn jwks_file(keys: Vec<Jwk>) -> PathBuf {
+    temp_file("jwks.json", &JwkSet::new(keys).to_json())
+}
+
+fn mint(s: &dyn Signer, header: &Value, claims: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.to_string().as_bytes()),
+        b64::encode(claims.as_bytes())
+    );
+    let sig = s.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64::encode(&sig))
+}
+
+fn hdr(s: &dyn Signer, kid: &str) -> Value {
+    json!({"alg": s.algorithm().as_str(), "kid": kid})
+}
+
+fn good_claims() -> Value {
+    json!({"iss": ISS, "aud": AUD, "sub": "alice", "iat": NOW - 10, "exp": NOW + 600})
+}
+
+fn claims_with(member: &str, raw: &str) -> String {
+    let mut c: serde_json::Map<String, Value> = serde_json::from_value(good_claims()).unwrap();
+    c.remove(member);
+    let mut text = Value::Object(c).to_string();
+    text.pop();
+    format!(r#"{text},"{member}":{raw}}}"#)
+}
+
+fn tamper(token: &str) -> String {
+    let dot = token.rfind('.').unwrap();
+    let mut sig = b64::decode(&token[dot + 1..], jwk_core::Part::Signature).unwrap();
+    sig[0] ^= 1;
+    format!("{}.{}", &token[..dot], b64::encode(&sig))
+}
+
+#[test]
+fn valid_token_output_contract() {
+    let rs = rsa(Algorithm::Rs256);
+    let file = jwks_file(vec![jwk(&*rs, "rs")]);
+    let f = file.to_str().unwrap();
+    let token = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
+    let now = NOW.to_string();
+    let out = run(
+        &[
+            "verify", "--jwks", f, "--now", &now, "--iss", ISS, "--aud", AUD, &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with(r#"{"valid":true,"alg":"RS256","kid":"rs","header":{"#),
+        "{}",
+        out.stdout
+    );
+    let v = out.json();
+    assert_eq!(v["header"], json!({"alg":"RS256","kid":"rs"}));
+    assert_eq!(v["claims"], good_claims());
+    assert_eq!(v["warnings"], json!([]));
+    // Without --aud and --iss the output says what was not checked.
+    let out = run(&["verify", "--jwks", f, "--now", &now, &token], None);
+    assert_eq!(out.code, 0);
+    let warnings = out.json()["warnings"].to_string();
+    assert!(warnings.contains("audience not checked"), "{warnings}");
+    assert!(warnings.contains("issuer not checked"), "{warnings}");
+    // Token from stdin, whitespace trimmed, with and without "-".
+    let piped = format!("\n  {token}\r\n\t");
+    for args in [
+        vec!["verify", "--jwks", f, "--now", &now],
+        vec!["verify", "--jwks", f, "--now", &now, "-"],
+    ] {
+        let out = run(&args, Some(&piped));
+        assert_eq!(out.code, 0, "{}", out.stdout);
+        assert_eq!(out.json()["kid"], "rs");
+    }
+    // A bare JWK file works too; no kid in the token gives "kid": null.
+    let bare = temp_file("key.json", &rs.public_jwk().to_json());
+    let no_kid = mint(&*rs, &json!({"alg":"RS256"}), &good_claims().to_string());
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            bare.to_str().unwrap(),
+            "--now",
+            &now,
+            &no_kid,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains(r#""kid":null"#));
+    // A token without exp verifies with a warning (the CLI does not require exp unless asked).
+    let no_exp = mint(&*rs, &hdr(&*rs, "rs"), &json!({"iss": ISS}).to_string());
+    let out = run(&["verify", "--jwks", f, &no_exp], None);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.json()["warnings"].to_string().contains("no exp"));
+    let out = run(&["verify", "--jwks", f, "--require", "exp", &no_exp], None);
+    assert_eq!((out.code, out.error_code().as_str()), (1, "missing_claim"));
+}
+
+#[test]
+fn every_error_code_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let mut ps_key = jwk(&*rs, "ps");
+    ps_key.alg = Some(Algorithm::Ps256);
+    let file = jwks_file(vec![jwk(&*rs, "rs"), ps_key]);
+    let f = file.to_str().unwrap().to_owned();
+    let short = temp_file(
+        "short.json",
+        r#"{"keys":[{"kty":"oct","kid":"short","k":"AAECAwQFBgcICQoLDA0ODw"}]}"#,
+    );
+    let k1 = temp_file(
+        "k1.json",
+        r#"{"kty":"EC","crv":"secp256k1","kid":"k1","x":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}"#,
+    );
+    let now = NOW.to_string();
+    let good = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
+    let signed = |claims: &str| mint(&*rs, &hdr(&*rs, "rs"), claims);
+    let hs = provider().hmac_signer(&[7; 32], &Algorithm::Hs256).unwrap();
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "verify", "--jwks", &f, "--now", &now, "--iss", ISS, "--aud", AUD,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("malformed", base(&["abc"])),
+        ("too_large", base(&[&"a".repeat(16 * 1024 + 1)])),
+        ("alg_not_allowed", base(&["eyJhbGciOiJub25lIn0.e30."])),
+        (
+            "unsupported_alg",
+            vec![
+                "verify".into(),
+                "--jwks".into(),
+                k1.to_str().unwrap().into(),
+                "--alg".into(),
+                "ES256K".into(),
+                format!(
+                    "{}.e30.AAAA",
+                    b64::encode(br#"{"alg":"ES256K","kid":"k1"}"#)
+                ),
+            ],
+        ),
+        (
+            "unsupported_crit",
+            base(&[&mint(
+                &*rs,
+                &json!({"alg":"RS256","kid":"rs","crit":["urn:x"],"urn:x":1}),
+                &good_claims().to_string(),
+            )]),
+        ),
+        (
+            "key_not_found",
+            base(&[&mint(
+                &*rs,
+                &hdr(&*rs, "../../etc/passwd"),
+                &good_claims().to_string(),
+            )]),
+        ),
+        (
+            "key_mismatch",
+            base(&[&mint(&*rs, &hdr(&*rs, "ps"), &good_claims().to_string())]),
+        ),
+        (
+            "weak_key",
+            vec![
+                "verify".into(),
+                "--jwks".into(),
+                short.to_str().unwrap().into(),
+                "--alg".into(),
+                "HS256".into(),
+                mint(&*hs, &hdr(&*hs, "short"), &good_claims().to_string()),
+            ],
+        ),
+        ("bad_signature", base(&[&tamper(&good)])),
+        (
+            "invalid_claim",
+            base(&[&signed(&claims_with("nbf", "true"))]),
+        ),
+        ("missing_claim", base(&["--require", "scope", &good])),
+        (
+            "expired",
+            base(&[&signed(&claims_with("exp", &(NOW - 60).to_string()))]),
+        ),
+        (
+            "not_yet_valid",
+            base(&[&signed(&claims_with("nbf", &(NOW + 61).to_string()))]),
+        ),
+        (
+            "issued_in_future",
+            base(&[&signed(&claims_with("iat", &(NOW + 61).to_string()))]),
+        ),
+        ("too_old", base(&["--max-age", "5", &good])),
+        (
+            "issuer_mismatch",
+            base(&[&signed(&claims_with("iss", r#""https://evil.test""#))]),
+        ),
+        (
+            "audience_mismatch",
+            base(&[&signed(&claims_with("aud", "[]"))]),
+        ),
+        ("subject_mismatch", base(&["--sub", "bob", &good])),
+        ("type_mismatch", base(&["--typ", "at+jwt", &good])),
+        (
+            "jwks_unavailable",
+            vec![
+                "verify".into(),
+                "--jwks-url".into(),
+                "https://127.0.0.1:9/jwks.json".into(),
+                good.clone(),
+            ],
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    for (expected, args) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, None);
+        let want_exit = if *expected == "jwks_unavailable" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            out.code, want_exit,
+            "{expected}: {} {}",
+            out.stdout, out.stderr
+        );
+        let v = out.json();
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["error"]["code"], *expected, "{}", out.stdout);
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        assert!(out.stdout.starts_with(r#"{"valid":false,"error":{"code":"#));
+        seen.insert(expected.to_string());
+    }
+    let all: BTreeSet<String> = jwt_validate::Error::CODES
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(seen, all);
+    // The good token itself passes with the same options.
+    let args = base(&[&good]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(run(&args, None).code, 0);
+}
+
+#[test]
+fn asgardeo_shape_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let ps = rsa(Algorithm::Ps256);
+    let mut doc: Value = serde_json::from_str(ASGARDEO).unwrap();
+    let n = rs.public_jwk().to_value()["n"].clone();
+    for key in doc["keys"].as_array_mut().unwrap() {
+        key["n"] = n.clone();
+    }
+    let file = temp_file("asgardeo.json", &doc.to_string());
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let claims = good_claims().to_string();
+    let rs_kid = format!("{PREFIX}_RS256");
+    let ps_kid = format!("{PREFIX}_PS256");
+    let verify = |t: &str| {
+        run(
+            &["verify", "--jwks", f, "--now", &now, "--aud", AUD, t],
+            None,
+        )
+    };
+    assert_eq!(verify(&mint(&*rs, &hdr(&*rs, &rs_kid), &claims)).code, 0);
+    assert_eq!(verify(&mint(&*ps, &hdr(&*ps, &ps_kid), &claims)).code, 0);
+    let out = verify(&mint(&*rs, &json!({"alg":"RS256","kid":ps_kid}), &claims));
+    assert_eq!((out.code, out.error_code().as_str()), (1, "key_mismatch"));
+    // inspect: both entries usable, same thumbprint (same key), different kid and alg.
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0);
+    let keys = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["thumbprint"], keys[1]["thumbprint"]);
+    assert_eq!(
+        (keys[0]["alg"].as_str(), keys[1]["alg"].as_str()),
+        (Some("RS256"), Some("PS256"))
+    );
+}
+
+#[test]
+fn inspect_reports_unusable_keys() {
+    let rs = rsa(Algorithm::Rs256);
+    let doc = format!(
+        r#"{{"keys":[{},{{"kty":"RSA","use":"enc","kid":"enc","n":"AQAB","e":"AQAB"}},{{"kty":"RSA","kid":"tiny","n":"AQAB","e":"AQAB"}},{{"kty":"EC","crv":"P-256","kid":"bad","x":"AA","y":"AA"}},{{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed"}}]}}"#,
+        jwk(&*rs, "rs").to_json()
+    );
+    let file = temp_file("mixed.json", &doc);
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with(r#"{"keys":[{"index":0,"kid":"rs","kty":"RSA","alg":"RS256","use":null,"crv":null,"bits":2048,"thumbprint":"#), "{}", out.stdout);
+    let keys = out.json()["keys"].as_array().unwrap().clone();
+    let summary: Vec<(u64, &str, bool)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k["index"].as_u64().unwrap(),
+                k["kid"].as_str().unwrap(),
+                k["usable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (0, "rs", true),
+            (1, "enc", false),
+            (2, "tiny", false),
+            (3, "bad", false),
+            (4, "ed", true)
+        ]
+    );
+    assert_eq!(keys[0]["thumbprint"], rs.public_jwk().thumbprint());
+    assert_eq!(
+        keys[4]["thumbprint"],
+        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    );
+    assert_eq!(keys[4]["crv"], "Ed25519");
+    assert!(keys[1]["reason"].as_str().unwrap().contains("enc"));
+    assert!(
+        keys[2]["reason"].as_str().unwrap().contains("weak"),
+        "{}",
+        keys[2]
+    );
+    assert_eq!(keys[0]["reason"], Value::Null);
+    let table = run(&["jwks", "inspect", f], None);
+    assert_eq!(table.code, 0);
+    assert!(table.stdout.starts_with("INDEX"), "{}", table.stdout);
+    assert_eq!(
+        table.stdout.matches("UNUSABLE").count(),
+        3,
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("5 keys, 2 usable, 3 unusable"));
+}
+
+#[test]
+fn cannot_decide_exits_2() {
+    let token = "eyJhbGciOiJSUzI1NiJ9.e30.AAAA";
+    // Usage errors: clap's exit code 2, nothing on stdout.
+    for args in [
+        vec!["verify", token],
+        vec![
+            "verify",
+            "--jwks",
+            "a.json",
+            "--jwks-url",
+            "https://x.test/",
+            token,
+        ],
+        vec!["verify", "--jwks", "a.json", "--alg", "none", token],
+        vec!["verify", "--jwks", "a.json", "--alg", "rs256", token],
+        vec!["verify", "--jwks", "a.json", "--leeway", "-5", token],
+        vec!["jwks", "inspect"],
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert!(!out.stderr.is_empty());
+    }
+    // Unreadable key sources: stderr, and the JSON with jwks_unavailable.
+    let not_json = temp_file("bad.json", "{not json");
+    let private = temp_file(
+        "private.json",
+        r#"{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB"}"#,
+    );
+    for args in [
+        vec!["verify", "--jwks", "/nonexistent/jwks.json", token],
+        vec!["verify", "--jwks", not_json.to_str().unwrap(), token],
+        vec!["verify", "--jwks", private.to_str().unwrap(), token],
+        vec!["verify", "--discovery", "https://127.0.0.1:9", token],
+        vec![
+            "jwks",
+            "inspect",
+            "--json",
+            "--url",
+            "https://127.0.0.1:9/jwks",
+        ],
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.code, 2, "{args:?}");
+        assert_eq!(out.error_code(), "jwks_unavailable", "{args:?}");
+        assert!(out.stderr.starts_with("jwkctl: "), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn decode_is_loudly_unverified() {
+    let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let out = run(&["decode", token], None);
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("UNVERIFIED"));
+    let v = out.json();
+    assert_eq!(v["verified"], false);
+    assert!(v["warning"].as_str().unwrap().starts_with("UNVERIFIED"));
+    assert_eq!(v["header"], json!({"typ":"JWT","alg":"HS256"}));
+    assert_eq!(v["claims"]["iss"], "joe");
+    // A payload that is not a claims set: header shown, claims null with the reason.
+    let odd = format!("{}.Zm9v.", b64::encode(br#"{"alg":"ES256"}"#));
+    let v = run(&["decode"], Some(&odd)).json();
+    assert_eq!(v["claims"], Value::Null);
+    assert_eq!(v["claims_error"]["code"], "malformed");
+    let out = run(&["decode", "not-a-token"], None);
+    assert_eq!((out.code, out.error_code().as_str()), (1, "malformed"));
+}
