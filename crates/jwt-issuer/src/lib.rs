@@ -1,1 +1,26 @@
-//! Placeholder: see the open issue for this crate.
+//! The issuer side of JWKS: signing keys with rollover, the JWKS endpoint, and the OAuth 2.0
+//! JWT Bearer token endpoint (RFC 7523).
+#![forbid(unsafe_code)]
+
+mod clock;
+mod error;
+mod keys;
+mod oauth;
+mod replay;
+mod schedule;
+mod server;
+mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Error;
+pub use keys::{
+    sign_compact, FileProblem, JwksDocument, KeyKind, KeyManager, KeyManagerBuilder, KeyStatus,
+    SigningKey,
+};
+pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
+pub use schedule::{KeyState, Schedule};
+pub use server::{
+    Listener, RunningServer, ServerOptions, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH, TOKEN_PATH,
+};
+pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};

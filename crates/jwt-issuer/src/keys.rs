@@ -1,0 +1,808 @@
+//! The key manager: signing keys per algorithm, persisted as PKCS#8 PEM files, rolled over on
+//! a [`Schedule`], published as a JWKS document.
+
+use core::time::Duration;
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use jwk_core::{Algorithm, Header, Jwk, JwkSet, KeyUse};
+use jws_crypto::{Provider, Signer};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::schedule::{KeyState, Schedule};
+
+/// Largest key file read (an RSA 4096 PKCS#8 PEM is about 3.3 KB).
+const MAX_KEY_FILE: u64 = 64 * 1024;
+/// A rotation lock older than this is taken to be left over by a crashed instance.
+const STALE_LOCK: Duration = Duration::from_secs(120);
+const LOCK_FILE: &str = ".rotate.lock";
+
+/// The kind of key material in one file. One RSA key serves every configured RSA algorithm
+/// (published once per algorithm, as the guide's JWKS does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// RSA, for RS256 / RS384 / RS512 / PS256 / PS384 / PS512.
+    Rsa,
+    /// ECDSA P-256, for ES256.
+    P256,
+    /// ECDSA P-384, for ES384.
+    P384,
+    /// Ed25519, for EdDSA.
+    Ed25519,
+}
+
+impl KeyKind {
+    /// The kind of key `alg` signs with; `None` for algorithms this issuer does not sign with
+    /// (HMAC: a shared secret cannot be published; `none`; unsupported curves).
+    pub fn of(alg: &Algorithm) -> Option<KeyKind> {
+        match alg {
+            Algorithm::Rs256
+            | Algorithm::Rs384
+            | Algorithm::Rs512
+            | Algorithm::Ps256
+            | Algorithm::Ps384
+            | Algorithm::Ps512 => Some(KeyKind::Rsa),
+            Algorithm::Es256 => Some(KeyKind::P256),
+            Algorithm::Es384 => Some(KeyKind::P384),
+            Algorithm::EdDsa | Algorithm::Ed25519 => Some(KeyKind::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// The file name prefix (`rsa`, `p256`, `p384`, `ed25519`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Rsa => "rsa",
+            KeyKind::P256 => "p256",
+            KeyKind::P384 => "p384",
+            KeyKind::Ed25519 => "ed25519",
+        }
+    }
+
+    fn from_prefix(s: &str) -> Option<KeyKind> {
+        [KeyKind::Rsa, KeyKind::P256, KeyKind::P384, KeyKind::Ed25519]
+            .into_iter()
+            .find(|k| k.prefix() == s)
+    }
+}
+
+/// A file in the key directory that was not used, and why. Such files are never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileProblem {
+    /// The file name.
+    pub file: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// One published key (per algorithm), as [`KeyManager::status`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyStatus {
+    /// The `kid`.
+    pub kid: String,
+    /// The algorithm.
+    pub alg: Algorithm,
+    /// Creation time of the key (seconds since the epoch).
+    pub created: i64,
+    /// Where it stands now.
+    pub state: KeyState,
+    /// The key file name.
+    pub file: String,
+}
+
+/// The JWKS document as served: body, strong `ETag`, and the `max-age` to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksDocument {
+    /// The JSON body.
+    pub body: Bytes,
+    /// A strong entity tag, quoted (`"…"`): the base64url SHA-256 of the body, truncated.
+    pub etag: String,
+    /// `Cache-Control: max-age` in seconds: the pre-publish period, so a cache that fetched
+    /// just before a key was added still sees that key before it signs.
+    pub max_age: u64,
+}
+
+/// The key that signs now for one algorithm.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// The `kid` tokens carry.
+    pub kid: String,
+    /// The signer.
+    pub signer: Arc<dyn Signer>,
+}
+
+impl SigningKey {
+    /// Signs a JWT: header `{"alg", "kid", "typ"}`, the claims as given, compact serialization.
+    pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, Error> {
+        let mut header = Header::new(self.signer.algorithm().clone());
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
+        sign_compact(self.signer.as_ref(), &header.to_json(), &claims.to_string())
+    }
+}
+
+/// Signs `header` and `payload` JSON into a compact JWS (RFC 7515 section 7.1).
+pub fn sign_compact(signer: &dyn Signer, header: &str, payload: &str) -> Result<String, Error> {
+    let mut out = String::with_capacity(header.len() * 4 / 3 + payload.len() * 4 / 3 + 400);
+    jwk_core::b64::encode_into(header.as_bytes(), &mut out);
+    out.push('.');
+    jwk_core::b64::encode_into(payload.as_bytes(), &mut out);
+    let sig = signer.sign(out.as_bytes())?;
+    out.push('.');
+    jwk_core::b64::encode_into(&sig, &mut out);
+    Ok(out)
+}
+
+/// Builds a [`KeyManager`]. Defaults in each method's doc.
+#[derive(Debug, Clone)]
+pub struct KeyManagerBuilder {
+    dir: PathBuf,
+    algorithms: Vec<Algorithm>,
+    rsa_bits: usize,
+    schedule: Schedule,
+    clock: Arc<dyn Clock>,
+    provider: &'static Provider,
+}
+
+impl KeyManagerBuilder {
+    /// Algorithms to publish and sign with, in order; the first is the default signing
+    /// algorithm. Default: `[RS256]`.
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algs.into_iter().collect();
+        self
+    }
+
+    /// RSA modulus size for generated keys. Default: 2048.
+    pub fn rsa_bits(mut self, bits: usize) -> Self {
+        self.rsa_bits = bits;
+        self
+    }
+
+    /// The rollover schedule. Default: [`Schedule::default`].
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Where "now" comes from. Default: the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The signing backend. Default: `jws_crypto::default_provider()`.
+    pub fn provider(mut self, provider: &'static Provider) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// Creates the directory (owner-only) when missing, loads every key file, creates a key
+    /// for each kind that has none, and computes the first JWKS.
+    pub fn open(self) -> Result<KeyManager, Error> {
+        if self.algorithms.is_empty() {
+            return Err(Error::config("no signing algorithm configured"));
+        }
+        let mut seen = BTreeSet::new();
+        for alg in &self.algorithms {
+            if KeyKind::of(alg).is_none() {
+                return Err(Error::config(format!(
+                    "{alg} cannot be published: use RS*, PS*, ES256, ES384 or EdDSA"
+                )));
+            }
+            if !seen.insert(alg.clone()) {
+                return Err(Error::config(format!("{alg} is listed twice")));
+            }
+        }
+        if !(2048..=8192).contains(&self.rsa_bits) {
+            return Err(Error::config(format!(
+                "rsa_bits {} is outside 2048..=8192",
+                self.rsa_bits
+            )));
+        }
+        create_dir(&self.dir)?;
+        let manager = KeyManager {
+            inner: Arc::new(Inner {
+                dir: self.dir,
+                algorithms: self.algorithms,
+                rsa_bits: self.rsa_bits,
+                schedule: self.schedule,
+                clock: self.clock,
+                provider: self.provider,
+                keys: RwLock::new(Vec::new()),
+                view: RwLock::new(Arc::new(View::empty())),
+                problems: Mutex::new(Vec::new()),
+                maintain: Mutex::new(()),
+            }),
+        };
+        manager.maintain()?;
+        Ok(manager)
+    }
+}
+
+/// Signing keys with rollover, persisted in a key directory. Cheap to clone (shared state).
+///
+/// Several instances may share one directory (behind a load balancer): each loads every key
+/// file, rotations take a lock file in the directory, and the JWKS document is a function of
+/// the files and the time, so every instance publishes the same set (and the same `ETag`).
+#[derive(Debug, Clone)]
+pub struct KeyManager {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    algorithms: Vec<Algorithm>,
+    rsa_bits: usize,
+    schedule: Schedule,
+    clock: Arc<dyn Clock>,
+    provider: &'static Provider,
+    keys: RwLock<Vec<Arc<LoadedKey>>>,
+    view: RwLock<Arc<View>>,
+    problems: Mutex<Vec<FileProblem>>,
+    /// Serializes directory scans and rotations within this process.
+    maintain: Mutex<()>,
+}
+
+/// A key file loaded for every configured algorithm of its kind.
+#[derive(Debug)]
+struct LoadedKey {
+    kind: KeyKind,
+    created: i64,
+    file: String,
+    per_alg: Vec<(Jwk, SigningKey)>,
+}
+
+/// What the keys look like at one time; valid until `valid_until`.
+#[derive(Debug)]
+struct View {
+    valid_from: i64,
+    valid_until: i64,
+    document: Arc<JwksDocument>,
+    active: Vec<(Algorithm, SigningKey)>,
+    status: Vec<KeyStatus>,
+}
+
+impl View {
+    fn empty() -> View {
+        View {
+            valid_from: i64::MAX,
+            valid_until: i64::MIN,
+            document: Arc::new(JwksDocument {
+                body: Bytes::from_static(b"{\"keys\":[]}"),
+                etag: String::new(),
+                max_age: 0,
+            }),
+            active: Vec::new(),
+            status: Vec::new(),
+        }
+    }
+}
+
+impl KeyManager {
+    /// Starts building a manager over the key directory `dir`.
+    pub fn builder(dir: impl Into<PathBuf>) -> KeyManagerBuilder {
+        KeyManagerBuilder {
+            dir: dir.into(),
+            algorithms: vec![Algorithm::Rs256],
+            rsa_bits: 2048,
+            schedule: Schedule::default(),
+            clock: Arc::new(SystemClock),
+            provider: jws_crypto::default_provider(),
+        }
+    }
+
+    /// The configured algorithms; the first is the default for tokens.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.inner.algorithms
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.inner.schedule
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Seconds since the epoch by the manager's clock.
+    pub fn now(&self) -> i64 {
+        i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Rescans the directory (keys another instance added), creates keys whose rotation is
+    /// due, deletes this manager's own key files once their keys are removed from the set, and
+    /// recomputes the JWKS. Blocking (file I/O, RSA generation): call it from a blocking
+    /// context; [`crate::Service`] runs it on a timer.
+    pub fn maintain(&self) -> Result<(), Error> {
+        let _guard = self.inner.maintain.lock().map_err(|_| poisoned())?;
+        self.rescan()?;
+        let now = self.now();
+        for kind in self.kinds() {
+            let created = self.created_of(kind)?;
+            if self.inner.schedule.rotation_due(&created, now) {
+                self.create_key(kind, now, true)?;
+            }
+        }
+        self.delete_removed(now)?;
+        self.recompute(now)?;
+        Ok(())
+    }
+
+    /// Rotates now, on demand: creates a new key of every kind. It is published at once and
+    /// signs after the pre-publish period; the current key keeps signing until then.
+    pub fn rotate(&self) -> Result<(), Error> {
+        let _guard = self.inner.maintain.lock().map_err(|_| poisoned())?;
+        self.rescan()?;
+        let now = self.now();
+        for kind in self.kinds() {
+            self.create_key(kind, now, false)?;
+        }
+        self.recompute(now)?;
+        Ok(())
+    }
+
+    /// The JWKS document for now.
+    pub fn jwks(&self) -> Result<Arc<JwksDocument>, Error> {
+        Ok(self.view()?.document.clone())
+    }
+
+    /// The key signing `alg` now (`None`: the first configured algorithm).
+    pub fn signing_key(&self, alg: Option<&Algorithm>) -> Result<SigningKey, Error> {
+        let alg = alg.unwrap_or_else(|| &self.inner.algorithms[0]);
+        self.view()?
+            .active
+            .iter()
+            .find(|(a, _)| a == alg)
+            .map(|(_, k)| k.clone())
+            .ok_or_else(|| Error::NoSigningKey {
+                alg: alg.as_str().into(),
+            })
+    }
+
+    /// Every key of the directory that is configured, with its state now.
+    pub fn status(&self) -> Result<Vec<KeyStatus>, Error> {
+        Ok(self.view()?.status.clone())
+    }
+
+    /// Files in the key directory skipped at the last scan, with why.
+    pub fn problems(&self) -> Vec<FileProblem> {
+        self.inner
+            .problems
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// The next time the published set or the signing key changes (or a rotation falls due),
+    /// seconds since the epoch.
+    pub fn next_change(&self) -> Result<i64, Error> {
+        Ok(self.view()?.valid_until)
+    }
+
+    fn kinds(&self) -> Vec<KeyKind> {
+        let mut kinds: Vec<KeyKind> = Vec::new();
+        for alg in &self.inner.algorithms {
+            if let Some(k) = KeyKind::of(alg) {
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+        }
+        kinds
+    }
+
+    fn algorithms_of(&self, kind: KeyKind) -> Vec<Algorithm> {
+        self.inner
+            .algorithms
+            .iter()
+            .filter(|a| KeyKind::of(a) == Some(kind))
+            .cloned()
+            .collect()
+    }
+
+    fn created_of(&self, kind: KeyKind) -> Result<Vec<i64>, Error> {
+        let keys = self.inner.keys.read().map_err(|_| poisoned())?;
+        Ok(keys
+            .iter()
+            .filter(|k| k.kind == kind)
+            .map(|k| k.created)
+            .collect())
+    }
+
+    /// The view for now, recomputed when the schedule moved on since it was made.
+    fn view(&self) -> Result<Arc<View>, Error> {
+        let now = self.now();
+        {
+            let v = self.inner.view.read().map_err(|_| poisoned())?;
+            if now >= v.valid_from && now < v.valid_until {
+                return Ok(v.clone());
+            }
+        }
+        self.recompute(now)
+    }
+
+    fn recompute(&self, now: i64) -> Result<Arc<View>, Error> {
+        let keys = self.inner.keys.read().map_err(|_| poisoned())?.clone();
+        let mut valid_until = i64::MAX;
+        let mut published: Vec<(usize, i64, usize, Jwk)> = Vec::new();
+        let mut active = Vec::new();
+        let mut status = Vec::new();
+        for (kind_pos, kind) in self.kinds().into_iter().enumerate() {
+            let of_kind: Vec<&Arc<LoadedKey>> = keys.iter().filter(|k| k.kind == kind).collect();
+            let created: Vec<i64> = of_kind.iter().map(|k| k.created).collect();
+            let states = self.inner.schedule.states(&created, now);
+            if let Some(t) = self.inner.schedule.next_change(&created, now) {
+                valid_until = valid_until.min(t);
+            }
+            for (key, state) in of_kind.iter().zip(states) {
+                for (alg_pos, (jwk, signing)) in key.per_alg.iter().enumerate() {
+                    status.push(KeyStatus {
+                        kid: signing.kid.clone(),
+                        alg: signing.signer.algorithm().clone(),
+                        created: key.created,
+                        state,
+                        file: key.file.clone(),
+                    });
+                    if state.is_published() {
+                        published.push((kind_pos, key.created, alg_pos, jwk.clone()));
+                    }
+                    if state == KeyState::Active {
+                        active.push((signing.signer.algorithm().clone(), signing.clone()));
+                    }
+                }
+            }
+        }
+        // A fixed order (kind as configured, newest key first, algorithm as configured) makes
+        // the document, and its ETag, the same on every instance.
+        published.sort_by_key(|p| (p.0, core::cmp::Reverse(p.1), p.2));
+        status.sort_by(|a, b| (b.created, &a.kid).cmp(&(a.created, &b.kid)));
+        let body = JwkSet::new(published.into_iter().map(|p| p.3).collect()).to_json();
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = format!("\"{}\"", jwk_core::b64::encode(&digest[..18]));
+        let view = Arc::new(View {
+            valid_from: now,
+            valid_until,
+            document: Arc::new(JwksDocument {
+                body: Bytes::from(body),
+                etag,
+                max_age: self.inner.schedule.prepublish.as_secs(),
+            }),
+            active,
+            status,
+        });
+        *self.inner.view.write().map_err(|_| poisoned())? = view.clone();
+        Ok(view)
+    }
+
+    /// Reads the directory: loads key files not loaded yet, forgets keys whose file is gone,
+    /// and records every file it skipped.
+    fn rescan(&self) -> Result<(), Error> {
+        let dir = &self.inner.dir;
+        let entries = fs::read_dir(dir).map_err(|e| Error::key_dir(dir, e))?;
+        let old: Vec<Arc<LoadedKey>> = self.inner.keys.read().map_err(|_| poisoned())?.clone();
+        let mut loaded = Vec::new();
+        let mut problems = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::key_dir(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == LOCK_FILE || (name.starts_with('.') && name.ends_with(".tmp")) {
+                continue;
+            }
+            let Some((kind, created)) = parse_name(&name) else {
+                problems.push(FileProblem {
+                    file: name,
+                    reason: "not a key file name (<kind>-<created>.pem)".into(),
+                });
+                continue;
+            };
+            if let Some(k) = old.iter().find(|k| k.file == name) {
+                loaded.push(k.clone());
+                continue;
+            }
+            let algs = self.algorithms_of(kind);
+            if algs.is_empty() {
+                // A key of a kind not configured (any more): kept, not published.
+                continue;
+            }
+            match self.load(&entry.path(), &name, kind, created, &algs) {
+                Ok(k) => loaded.push(Arc::new(k)),
+                Err(reason) => problems.push(FileProblem { file: name, reason }),
+            }
+        }
+        loaded.sort_by_key(|k| (k.kind, k.created));
+        let mut last = self.inner.problems.lock().map_err(|_| poisoned())?;
+        for p in &problems {
+            if !last.contains(p) {
+                tracing::warn!(file = %p.file, reason = %p.reason, dir = %dir.display(), "key file skipped (left in place)");
+            }
+        }
+        *last = problems;
+        *self.inner.keys.write().map_err(|_| poisoned())? = loaded;
+        Ok(())
+    }
+
+    fn load(
+        &self,
+        path: &Path,
+        name: &str,
+        kind: KeyKind,
+        created: i64,
+        algs: &[Algorithm],
+    ) -> Result<LoadedKey, String> {
+        let meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.len() > MAX_KEY_FILE {
+            return Err(format!("{} bytes, more than a key file holds", meta.len()));
+        }
+        check_private(&meta)?;
+        let pem = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let mut per_alg = Vec::new();
+        for alg in algs {
+            let signer = self
+                .inner
+                .provider
+                .signer_from_pkcs8_pem(&pem, alg)
+                .map_err(|e| format!("not a usable {} key for {alg}: {e}", kind.prefix()))?;
+            let mut jwk = signer.public_jwk();
+            let thumb = jwk.thumbprint();
+            let kid = format!("{thumb}_{}", alg.as_str());
+            jwk.kid = Some(kid.clone());
+            jwk.alg = Some(alg.clone());
+            jwk.key_use = Some(KeyUse::Sig);
+            per_alg.push((jwk, SigningKey { kid, signer }));
+        }
+        tracing::info!(file = name, kind = kind.prefix(), created, "key loaded");
+        Ok(LoadedKey {
+            kind,
+            created,
+            file: name.to_owned(),
+            per_alg,
+        })
+    }
+
+    /// Creates a key of `kind`. `scheduled`: only when still due after taking the directory
+    /// lock (another instance may have just rotated); on demand: always.
+    fn create_key(&self, kind: KeyKind, now: i64, scheduled: bool) -> Result<(), Error> {
+        let dir = &self.inner.dir;
+        let Some(_lock) = DirLock::acquire(dir)? else {
+            tracing::info!(
+                kind = kind.prefix(),
+                "another instance is rotating; skipped"
+            );
+            return Ok(());
+        };
+        self.rescan()?;
+        let created = self.created_of(kind)?;
+        if scheduled && !self.inner.schedule.rotation_due(&created, now) {
+            return Ok(());
+        }
+        // Names are unique per second; a second rotation within the same second takes the
+        // next second (a slightly longer pre-publish).
+        let stamp = created
+            .iter()
+            .max()
+            .map_or(now, |&newest| now.max(newest.saturating_add(1)));
+        let gen_alg = self
+            .algorithms_of(kind)
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::config("no algorithm for this key kind"))?;
+        let (_, der) = self
+            .inner
+            .provider
+            .generate(&gen_alg, self.inner.rsa_bits)?;
+        let name = format!("{}-{stamp}.pem", kind.prefix());
+        let pem = pkcs8_pem(&der);
+        write_new_private(dir, &name, pem.as_bytes())?;
+        tracing::info!(file = %name, kind = kind.prefix(), created = stamp, "key created");
+        self.rescan()
+    }
+
+    fn delete_removed(&self, now: i64) -> Result<(), Error> {
+        let keys = self.inner.keys.read().map_err(|_| poisoned())?.clone();
+        let mut deleted = false;
+        for kind in self.kinds() {
+            let of_kind: Vec<&Arc<LoadedKey>> = keys.iter().filter(|k| k.kind == kind).collect();
+            let created: Vec<i64> = of_kind.iter().map(|k| k.created).collect();
+            for (key, state) in of_kind
+                .iter()
+                .zip(self.inner.schedule.states(&created, now))
+            {
+                if state == KeyState::Removed {
+                    let path = self.inner.dir.join(&key.file);
+                    match fs::remove_file(&path) {
+                        Ok(()) => {
+                            tracing::info!(file = %key.file, "retired key removed");
+                            deleted = true;
+                        }
+                        // Another instance deleted it first.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => deleted = true,
+                        Err(e) => {
+                            tracing::warn!(file = %key.file, error = %e, "cannot delete retired key")
+                        }
+                    }
+                }
+            }
+        }
+        if deleted {
+            self.rescan()?;
+        }
+        Ok(())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::config("key manager lock poisoned by a panic")
+}
+
+/// `<kind>-<created>.pem` with `created` a plausible Unix time.
+fn parse_name(name: &str) -> Option<(KeyKind, i64)> {
+    let stem = name.strip_suffix(".pem")?;
+    let (prefix, created) = stem.split_once('-')?;
+    let kind = KeyKind::from_prefix(prefix)?;
+    if created.is_empty() || !created.bytes().all(|b| b.is_ascii_digit()) || created.len() > 12 {
+        return None;
+    }
+    let created: i64 = created.parse().ok()?;
+    Some((kind, created))
+}
+
+/// PKCS#8 DER as a PEM `PRIVATE KEY` block (RFC 7468 section 10), 64 columns.
+pub(crate) fn pkcs8_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END PRIVATE KEY-----\n");
+    out
+}
+
+fn create_dir(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| Error::key_dir(dir, e))
+}
+
+#[cfg(unix)]
+fn check_private(meta: &fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "permissions {mode:04o} let others read a private key; expected owner-only (0600)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_meta: &fs::Metadata) -> Result<(), String> {
+    Ok(())
+}
+
+/// Writes `bytes` to `dir/name` with owner-only permissions, never replacing an existing file:
+/// written to a temporary file, synced, then hard-linked into place (which fails if the name
+/// exists, so two instances racing cannot overwrite each other's key).
+pub(crate) fn write_new_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = dir.join(format!(".{name}.{}.tmp", rand::random::<u64>()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::hard_link(&tmp, dir.join(name))
+    })();
+    let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::key_dir(&dir.join(name), e)),
+    }
+}
+
+/// The directory's rotation lock, released on drop.
+struct DirLock {
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// `None` when another live instance holds it.
+    fn acquire(dir: &Path) -> Result<Option<DirLock>, Error> {
+        let path = dir.join(LOCK_FILE);
+        for _ in 0..2 {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Some(DirLock { path })),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    if !stale {
+                        return Ok(None);
+                    }
+                    let _ = fs::remove_file(&path);
+                }
+                Err(e) => return Err(Error::key_dir(&path, e)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_names() {
+        assert_eq!(
+            parse_name("rsa-1700000000.pem"),
+            Some((KeyKind::Rsa, 1_700_000_000))
+        );
+        assert_eq!(parse_name("ed25519-5.pem"), Some((KeyKind::Ed25519, 5)));
+        for bad in [
+            "rsa-.pem",
+            "rsa-17x.pem",
+            "rsa-+1.pem",
+            "rsa-1700000000.key",
+            "dsa-1.pem",
+            "rsa-1-2.pem",
+            "rsa-9999999999999.pem",
+            "README",
+        ] {
+            assert_eq!(parse_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pem_wraps_at_64_columns() {
+        let pem = pkcs8_pem(&[7u8; 100]);
+        let lines: Vec<&str> = pem.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN PRIVATE KEY-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines.last().copied(), Some("-----END PRIVATE KEY-----"));
+    }
+}

@@ -1,0 +1,437 @@
+//! The HTTP server (hyper 1.x): JWKS, discovery, token endpoint, health.
+
+use core::convert::Infallible;
+use core::net::SocketAddr;
+use core::time::Duration;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::oauth::{Refusal, JWT_BEARER};
+use crate::token::TokenService;
+
+/// Path of the JWKS document.
+pub const JWKS_PATH: &str = "/oauth2/jwks";
+/// Path of the token endpoint.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+/// Path of the discovery document.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// Path of the health check.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// Server limits and timers. Defaults in each field's doc.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Largest request body accepted, in bytes (larger: 413). Default 64 KiB.
+    pub max_body: usize,
+    /// Connections served at once; further ones wait in the accept queue. Default 1024.
+    pub max_connections: usize,
+    /// Time allowed to send the request headers. Default 10 s.
+    pub header_timeout: Duration,
+    /// Time allowed to send the body. Default 10 s.
+    pub body_timeout: Duration,
+    /// How often the key directory is maintained (rotation, rescans). Default 30 s.
+    pub maintain_every: Duration,
+    /// On shutdown, how long open requests may take before connections are dropped.
+    /// Default 10 s.
+    pub grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_body: 64 * 1024,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            maintain_every: Duration::from_secs(30),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A bound listening socket: its address is known before the service is built, so the issuer
+/// identifier can name an ephemeral port.
+#[derive(Debug)]
+pub struct Listener {
+    inner: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Listener {
+    /// Binds `addr` (port 0: an ephemeral port).
+    pub async fn bind(addr: SocketAddr) -> Result<Listener, Error> {
+        let inner = TcpListener::bind(addr).await.map_err(|e| Error::Bind {
+            addr: addr.to_string().into(),
+            reason: e.to_string().into(),
+        })?;
+        let addr = inner.local_addr().map_err(|e| Error::Bind {
+            addr: addr.to_string().into(),
+            reason: e.to_string().into(),
+        })?;
+        Ok(Listener { inner, addr })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `service` until [`RunningServer::shutdown`]. Must run inside a Tokio runtime.
+    pub fn serve(self, service: TokenService, options: ServerOptions) -> RunningServer {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let state = Arc::new(State { service, options });
+        let addr = self.addr;
+        let maintain = tokio::spawn(maintain_loop(state.clone(), stop_rx.clone()));
+        let accept = tokio::spawn(accept_loop(self.inner, state, stop_rx));
+        tracing::info!(%addr, "listening");
+        RunningServer {
+            addr,
+            stop: stop_tx,
+            accept,
+            maintain,
+        }
+    }
+}
+
+/// A server running on the Tokio runtime.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+    maintain: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets open requests finish (up to the grace period), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.accept.await;
+        let _ = self.maintain.await;
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    service: TokenService,
+    options: ServerOptions,
+}
+
+async fn maintain_loop(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let every = state.options.maintain_every.max(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let keys = state.service.keys().clone();
+        match tokio::task::spawn_blocking(move || keys.maintain()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "key maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "key maintenance task failed"),
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(state.options.max_connections.max(1)));
+    loop {
+        let permit = tokio::select! {
+            _ = stop.changed() => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let st = state.clone();
+        let svc = service_fn(move |req| handle(st.clone(), peer, req));
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(state.options.header_timeout)
+            .max_buf_size(64 * 1024)
+            .serve_connection(TokioIo::new(stream), svc);
+        let watched = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = watched.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(state.options.grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; dropping open connections");
+    }
+    tracing::info!("server stopped");
+}
+
+type Resp = Response<Full<Bytes>>;
+
+async fn handle(
+    state: Arc<State>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Resp, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = route(&state, req).await;
+    tracing::info!(
+        %peer,
+        %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(resp)
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Resp {
+    let get_only = |m: &Method| m == Method::GET || m == Method::HEAD;
+    match req.uri().path() {
+        JWKS_PATH if get_only(req.method()) => jwks(state, &req),
+        DISCOVERY_PATH if get_only(req.method()) => discovery(state),
+        HEALTH_PATH if get_only(req.method()) => health(state),
+        TOKEN_PATH if req.method() == Method::POST => token(state, req).await,
+        JWKS_PATH | DISCOVERY_PATH | HEALTH_PATH => method_not_allowed("GET, HEAD"),
+        TOKEN_PATH => method_not_allowed("POST"),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "error": "not_found" }).to_string(),
+        ),
+    }
+}
+
+fn jwks(state: &State, req: &Request<Incoming>) -> Resp {
+    let doc = match state.service.keys().jwks() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "no JWKS");
+            return unavailable(Duration::from_secs(5), "keys unavailable");
+        }
+    };
+    let cache = format!("public, max-age={}", doc.max_age);
+    let matches = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == doc.etag);
+    let mut b = Response::builder()
+        .header(header::CACHE_CONTROL, cache)
+        .header(header::ETAG, doc.etag.as_str());
+    let body = if matches {
+        b = b.status(StatusCode::NOT_MODIFIED);
+        Bytes::new()
+    } else {
+        b = b
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/jwk-set+json");
+        doc.body.clone()
+    };
+    b.body(Full::new(body)).unwrap_or_else(|_| internal())
+}
+
+fn discovery(state: &State) -> Resp {
+    let svc = &state.service;
+    let base = svc.issuer().trim_end_matches('/');
+    let algs: Vec<&str> = svc.keys().algorithms().iter().map(|a| a.as_str()).collect();
+    let body = json!({
+        "issuer": svc.issuer(),
+        "jwks_uri": format!("{base}{JWKS_PATH}"),
+        "token_endpoint": svc.token_endpoint(),
+        "grant_types_supported": [JWT_BEARER],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": [],
+        "id_token_signing_alg_values_supported": algs,
+        "access_token_signing_alg_values_supported": algs,
+    });
+    let mut r = json_response(StatusCode::OK, body.to_string());
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+fn health(state: &State) -> Resp {
+    match state.service.keys().signing_key(None) {
+        Ok(k) => json_response(
+            StatusCode::OK,
+            json!({ "status": "ok", "kid": k.kid }).to_string(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "unhealthy");
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "no_signing_key" }).to_string(),
+            )
+        }
+    }
+}
+
+async fn token(state: &State, req: Request<Incoming>) -> Resp {
+    let max = state.options.max_body;
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if form_type.as_deref() != Some("application/x-www-form-urlencoded") {
+        return refusal(&Refusal::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large(max);
+    }
+    let body = match tokio::time::timeout(
+        state.options.body_timeout,
+        Limited::new(req.into_body(), max).collect(),
+    )
+    .await
+    {
+        Err(_) => return json_response(
+            StatusCode::REQUEST_TIMEOUT,
+            json!({ "error": "invalid_request", "error_description": "body not received in time" })
+                .to_string(),
+        ),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return too_large(max);
+            }
+            return refusal(&Refusal::invalid_request("the body could not be read"));
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    match state.service.exchange(&body).await {
+        Ok(t) => no_store(json_response(StatusCode::OK, t.body())),
+        Err(r) => refusal(&r),
+    }
+}
+
+fn refusal(r: &Refusal) -> Resp {
+    match r {
+        Refusal::Unavailable {
+            retry_after,
+            description,
+        } => unavailable(*retry_after, description),
+        Refusal::OAuth { .. } => no_store(json_response(StatusCode::BAD_REQUEST, r.body())),
+    }
+}
+
+fn unavailable(retry_after: Duration, description: &str) -> Resp {
+    let body = json!({ "error": "temporarily_unavailable", "error_description": description });
+    let mut r = no_store(json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        body.to_string(),
+    ));
+    if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn too_large(max: usize) -> Resp {
+    no_store(json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({
+            "error": "invalid_request",
+            "error_description": format!("the body is larger than {max} bytes"),
+        })
+        .to_string(),
+    ))
+}
+
+fn method_not_allowed(allow: &'static str) -> Resp {
+    let mut r = json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        json!({ "error": "method_not_allowed", "allow": allow }).to_string(),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// RFC 6749 section 5.1: token responses (and their errors) must not be cached.
+fn no_store(mut r: Resp) -> Resp {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn json_response(status: StatusCode, body: String) -> Resp {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| internal())
+}
+
+fn internal() -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from_static(
+        b"{\"error\":\"server_error\"}",
+    )));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}

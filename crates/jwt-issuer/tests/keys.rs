@@ -1,0 +1,209 @@
+//! The key manager against real directories and an injected clock.
+
+use core::time::Duration;
+use std::sync::Arc;
+
+use jwk_core::{Algorithm, JwkSet};
+use jwt_issuer::{KeyManager, KeyState, ManualClock, Schedule};
+
+use crate::support::TempDir;
+
+const T0: u64 = 1_800_000_000;
+
+fn schedule() -> Schedule {
+    // Rotate every 1000 s, pre-publish 100 s, retire for 300 s.
+    Schedule::new(
+        Duration::from_secs(1000),
+        Duration::from_secs(100),
+        Duration::from_secs(300),
+    )
+}
+
+fn open(dir: &TempDir, clock: &Arc<ManualClock>, algs: &[Algorithm]) -> KeyManager {
+    KeyManager::builder(dir.path())
+        .algorithms(algs.iter().cloned())
+        .schedule(schedule())
+        .clock(clock.clone())
+        .open()
+        .unwrap()
+}
+
+fn kids(m: &KeyManager) -> Vec<String> {
+    let doc = m.jwks().unwrap();
+    let set = JwkSet::parse(&doc.body).unwrap();
+    assert!(set.rejected.is_empty(), "{:?}", set.rejected);
+    set.keys.iter().map(|k| k.kid.clone().unwrap()).collect()
+}
+
+#[test]
+fn one_rsa_key_published_once_per_algorithm() {
+    let dir = TempDir::new("rsa");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = open(
+        &dir,
+        &clock,
+        &[
+            Algorithm::Rs256,
+            Algorithm::Ps256,
+            Algorithm::Es256,
+            Algorithm::EdDsa,
+        ],
+    );
+    let doc = m.jwks().unwrap();
+    let set = JwkSet::parse(&doc.body).unwrap();
+    assert_eq!(set.keys.len(), 4);
+    let rs = &set.keys[0];
+    let ps = &set.keys[1];
+    assert_eq!(rs.params, ps.params, "same modulus for RS256 and PS256");
+    let thumb = rs.thumbprint();
+    assert_eq!(rs.kid.as_deref(), Some(format!("{thumb}_RS256").as_str()));
+    assert_eq!(ps.kid.as_deref(), Some(format!("{thumb}_PS256").as_str()));
+    for k in &set.keys {
+        assert_eq!(k.key_use, Some(jwk_core::KeyUse::Sig));
+        assert!(k.alg.is_some());
+    }
+    assert_eq!(doc.max_age, 100);
+    assert!(doc.etag.starts_with('"') && doc.etag.ends_with('"'));
+    // Four files? No: one RSA, one P-256, one Ed25519 file.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            format!("ed25519-{T0}.pem"),
+            format!("p256-{T0}.pem"),
+            format!("rsa-{T0}.pem")
+        ]
+    );
+    #[cfg(unix)]
+    for f in &files {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}
+
+#[test]
+fn rollover_across_time() {
+    let dir = TempDir::new("roll");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = open(&dir, &clock, &[Algorithm::Es256]);
+    let first = m.signing_key(None).unwrap().kid;
+    assert_eq!(kids(&m), [first.as_str()]);
+
+    // Rotation falls due: the new key is published but does not sign yet.
+    clock.set_secs(T0 + 1000);
+    m.maintain().unwrap();
+    let published = kids(&m);
+    assert_eq!(published.len(), 2);
+    let second = published[0].clone();
+    assert_ne!(second, first);
+    assert_eq!(m.signing_key(None).unwrap().kid, first);
+
+    // After the pre-publish period it signs; the old key is retired but still published.
+    clock.set_secs(T0 + 1100);
+    assert_eq!(m.signing_key(None).unwrap().kid, second);
+    assert_eq!(kids(&m), [second.clone(), first.clone()]);
+    let states: Vec<KeyState> = m.status().unwrap().iter().map(|s| s.state).collect();
+    assert_eq!(
+        states,
+        [
+            KeyState::Active,
+            KeyState::Retired {
+                remove_at: T0 as i64 + 1400
+            }
+        ]
+    );
+
+    // Once every token it signed has expired it leaves the set, and its file goes.
+    clock.set_secs(T0 + 1400);
+    assert_eq!(kids(&m), [second.as_str()]);
+    m.maintain().unwrap();
+    assert!(!dir.path().join(format!("p256-{T0}.pem")).exists());
+}
+
+#[test]
+fn on_demand_rotation_prepublishes() {
+    let dir = TempDir::new("demand");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = open(&dir, &clock, &[Algorithm::EdDsa]);
+    let first = m.signing_key(None).unwrap().kid;
+    let etag1 = m.jwks().unwrap().etag.clone();
+    m.rotate().unwrap();
+    assert_eq!(kids(&m).len(), 2);
+    assert_ne!(m.jwks().unwrap().etag, etag1);
+    assert_eq!(m.signing_key(None).unwrap().kid, first);
+    clock.advance(Duration::from_secs(100));
+    assert_ne!(m.signing_key(None).unwrap().kid, first);
+}
+
+#[test]
+fn restart_and_second_instance_publish_the_same_set() {
+    let dir = TempDir::new("restart");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let algs = [Algorithm::Rs256, Algorithm::Es256];
+    let a = open(&dir, &clock, &algs);
+    let doc_a = a.jwks().unwrap();
+    drop(a);
+    let b = open(&dir, &clock, &algs);
+    let c = open(&dir, &clock, &algs);
+    assert_eq!(b.jwks().unwrap().body, doc_a.body);
+    assert_eq!(c.jwks().unwrap().etag, doc_a.etag);
+    // A rotation by one instance is seen by the other at its next maintenance.
+    b.rotate().unwrap();
+    c.maintain().unwrap();
+    assert_eq!(b.jwks().unwrap().body, c.jwks().unwrap().body);
+    assert_eq!(kids(&c).len(), 4);
+}
+
+#[test]
+fn corrupt_and_foreign_files_are_reported_and_kept() {
+    let dir = TempDir::new("foreign");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let write = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    write("README.txt", "hello");
+    write(
+        "p256-1700000000.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let m = open(&dir, &clock, &[Algorithm::Es256]);
+    let problems = m.problems();
+    let files: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
+    assert!(files.contains(&"README.txt"), "{problems:?}");
+    assert!(files.contains(&"p256-1700000000.pem"), "{problems:?}");
+    // A usable key was created anyway, and nothing was deleted.
+    assert_eq!(kids(&m).len(), 1);
+    assert!(dir.path().join("README.txt").exists());
+    assert!(dir.path().join("p256-1700000000.pem").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn group_readable_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("perm");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = open(&dir, &clock, &[Algorithm::EdDsa]);
+    let file = dir.path().join(format!("ed25519-{T0}.pem"));
+    drop(m);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let m = open(&dir, &clock, &[Algorithm::EdDsa]);
+    let problems = m.problems();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].reason.contains("0644"), "{problems:?}");
+    assert!(file.exists());
+}

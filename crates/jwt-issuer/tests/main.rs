@@ -1,0 +1,5 @@
+//! Integration tests: key manager on real directories, servers on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod keys;
+mod support;
