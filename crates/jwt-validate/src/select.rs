@@ -41,7 +41,8 @@ pub(crate) fn lookup(header: &Header) -> Lookup<'_> {
 /// Selects the verifiers to try, at most `max_untagged` when the token has no `kid`.
 ///
 /// With a `kid`: exactly one key with that `kid` must fit the header's `alg` (type, curve and
-/// the key's own `alg`); two that fit are ambiguous and refused (Wycheproof `DuplicateKid`).
+/// the key's own `alg`); two that fit are ambiguous and refused (Wycheproof `DuplicateKid`),
+/// and so is one that fits next to an entry with the same `kid` that did not parse.
 /// Without: every key that fits, if there are at most `max_untagged` of them.
 pub(crate) fn select<'s>(
     set: &'s KeySet,
@@ -76,6 +77,28 @@ pub(crate) fn select<'s>(
                 .copied()
                 .filter(|&i| keys.get(i).is_some_and(|k| k.fits(alg)))
                 .collect();
+            // Another entry with this kid that failed to parse (not one merely meant for
+            // encryption) may be the key the issuer meant: refuse rather than guess.
+            let broken_twins = set
+                .jwks()
+                .rejected
+                .iter()
+                .filter(|r| {
+                    r.kid.as_deref() == Some(kid)
+                        && r.reason.code() != "not_signing_key"
+                        && r.kty.as_deref().is_none_or(|kty| kty_fits(kty, alg))
+                })
+                .count();
+            if !fitting.is_empty() && broken_twins > 0 {
+                return Err(Miss::final_(Error::KeyNotFound {
+                    kid: kid_box(),
+                    reason: format!(
+                        "{} more entries with this kid did not parse: ambiguous, refused",
+                        broken_twins
+                    )
+                    .into(),
+                }));
+            }
             match fitting.as_slice() {
                 [] => Err(Miss::final_(Error::KeyMismatch {
                     kid: kid_box(),
@@ -137,6 +160,17 @@ pub(crate) fn select<'s>(
             Ok(verifiers)
         }
     }
+}
+
+fn kty_fits(kty: &str, alg: &Algorithm) -> bool {
+    use jwk_core::Family;
+    matches!(
+        (kty, alg.family()),
+        ("oct", Family::Hmac)
+            | ("RSA", Family::RsaPkcs1 | Family::RsaPss)
+            | ("EC", Family::Ecdsa)
+            | ("OKP", Family::EdDsa)
+    )
 }
 
 fn mismatch_reason(key: &Jwk, alg: &Algorithm) -> String {
