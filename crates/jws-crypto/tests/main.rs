@@ -1,6 +1,7 @@
 //! Integration tests for jws-crypto, one binary: RFC examples, key checks, Wycheproof.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod keys;
 mod rfc;
 mod wycheproof_jose;
 mod wycheproof_primitives;
