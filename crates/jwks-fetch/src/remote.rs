@@ -1,0 +1,1062 @@
+//! The cache: one remote key set, kept fresh in the background, served without waiting.
+
+use core::fmt;
+use core::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use jwk_core::JwkSet;
+use jws_crypto::{KeyPolicy, Provider};
+use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError};
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::FetchConfig;
+use crate::diff::KeySetDiff;
+use crate::error::FetchError;
+use crate::fetch::{Conditional, DiscoveryKind, Fetcher, JwksResponse};
+
+/// How the cache behaves. Each field's default is in its doc.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// TTL when the response has no caching headers. Default 10 min.
+    pub default_ttl: Duration,
+    /// Lower clamp of the TTL (`max-age=0`, `no-cache`). Default 1 min.
+    pub min_ttl: Duration,
+    /// Upper clamp of the TTL: a key removed upstream is dropped at most this late.
+    /// Default 1 h.
+    pub max_ttl: Duration,
+    /// Refresh this long before expiry (at most half the TTL), in the background.
+    /// Default 1 min.
+    pub refresh_ahead: Duration,
+    /// How long past expiry the last good set is still served while refreshes fail.
+    /// Default 24 h.
+    pub max_staleness: Duration,
+    /// At most one unknown-`kid` refetch per this period. Default 30 s; the period starts at
+    /// the first such refetch, not at start-up, and scheduled refreshes do not count.
+    pub cooldown: Duration,
+    /// First delay after a failed fetch; doubles per failure, with jitter. Default 1 s.
+    pub backoff_initial: Duration,
+    /// Longest delay between failed fetches (`Retry-After` may ask for more, up to
+    /// [`FetchConfig::max_retry_after`]). Default 5 min.
+    pub backoff_max: Duration,
+    /// How long a `kid` that a fresh fetch did not contain stays known-absent. Default 5 min.
+    pub negative_ttl: Duration,
+    /// Most `kid`s remembered as absent (oldest forgotten first). Default 1024.
+    pub negative_capacity: usize,
+    /// Run scheduled refreshes on a background task. Default true; when false the owner calls
+    /// [`RemoteJwks::tick`].
+    pub background: bool,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            default_ttl: Duration::from_secs(600),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(3600),
+            refresh_ahead: Duration::from_secs(60),
+            max_staleness: Duration::from_secs(24 * 3600),
+            cooldown: Duration::from_secs(30),
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(300),
+            negative_capacity: 1024,
+            background: true,
+        }
+    }
+}
+
+/// How usable a source's keys are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Health {
+    /// Keys within their TTL.
+    Fresh,
+    /// Keys past their TTL but within the max staleness (refreshes failing).
+    Stale,
+    /// No usable keys: never loaded, or staler than allowed.
+    Unavailable,
+}
+
+impl Health {
+    /// `fresh`, `stale` or `unavailable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Fresh => "fresh",
+            Health::Stale => "stale",
+            Health::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Counters and state of one source, for health endpoints and `jwkctl jwks watch`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The configured JWKS URL or issuer.
+    pub source: String,
+    /// The JWKS URL in use (after discovery).
+    pub jwks_uri: Option<String>,
+    /// HTTP requests sent (discovery and redirect hops included).
+    pub requests: u64,
+    /// Fetch attempts (each may be several requests).
+    pub fetches: u64,
+    /// Attempts that returned a document (200).
+    pub updates: u64,
+    /// Attempts answered with 304 Not Modified.
+    pub not_modified: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Refetches for an unknown `kid` (or a token without one).
+    pub forced_refreshes: u64,
+    /// Unknown `kid`s answered from the cache because of the cooldown.
+    pub cooldown_skips: u64,
+    /// Unknown `kid`s answered from the negative cache.
+    pub negative_hits: u64,
+    /// Usable keys held.
+    pub key_count: usize,
+    /// When the last attempt succeeded (200 or 304).
+    pub last_success: Option<SystemTime>,
+    /// The last failure, if the last attempt failed or ever did.
+    pub last_error: Option<FetchError>,
+    /// When it happened.
+    pub last_error_at: Option<SystemTime>,
+    /// How far past expiry the held keys are (zero while fresh); `None` with nothing held.
+    pub staleness: Option<Duration>,
+    /// Time left before the held keys expire (zero once expired).
+    pub expires_in: Option<Duration>,
+    /// Time before the next attempt is allowed after failures.
+    pub retry_in: Option<Duration>,
+    /// Summary.
+    pub health: Health,
+    /// The last non-empty change of the key set.
+    pub last_diff: Option<KeySetDiff>,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "health={} keys={} requests={} fetches={} updates={} not_modified={} failures={} \
+             consecutive_failures={} forced={} cooldown_skips={}",
+            self.health.as_str(),
+            self.key_count,
+            self.requests,
+            self.fetches,
+            self.updates,
+            self.not_modified,
+            self.failures,
+            self.consecutive_failures,
+            self.forced_refreshes,
+            self.cooldown_skips,
+        )?;
+        if let Some(s) = self.staleness {
+            write!(f, " staleness_s={}", s.as_secs())?;
+        }
+        if let Some(e) = &self.last_error {
+            write!(f, " last_error={}", e.code())?;
+        }
+        Ok(())
+    }
+}
+
+/// What a source reports after each fetch attempt ([`RemoteJwks::subscribe`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new document was accepted; `diff` may be empty.
+    Updated {
+        /// What changed.
+        diff: KeySetDiff,
+        /// Stats after the update.
+        stats: Box<Stats>,
+    },
+    /// 304: the keys held were confirmed and their freshness renewed.
+    NotModified {
+        /// Stats after.
+        stats: Box<Stats>,
+    },
+    /// The attempt failed; the keys held (if any) are kept.
+    Failed {
+        /// Why.
+        error: FetchError,
+        /// Stats after.
+        stats: Box<Stats>,
+    },
+}
+
+/// A remote JWK Set behind a cache; implements [`KeySource`] for `jwt-validate`.
+///
+/// Cheap to clone (clones share the cache). The background refresher stops when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct RemoteJwks {
+    inner: Arc<Inner>,
+    _stop: Arc<StopOnDrop>,
+}
+
+/// Builds a [`RemoteJwks`].
+#[derive(Debug)]
+pub struct RemoteJwksBuilder {
+    location: Location,
+    fetch: FetchConfig,
+    cache: CacheConfig,
+    clock: Arc<dyn Clock>,
+    provider: Option<&'static Provider>,
+    key_policy: KeyPolicy,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl RemoteJwksBuilder {
+    /// Fetch settings. Default [`FetchConfig::default`].
+    pub fn fetch_config(mut self, cfg: FetchConfig) -> Self {
+        self.fetch = cfg;
+        self
+    }
+    /// Cache settings. Default [`CacheConfig::default`].
+    pub fn cache_config(mut self, cfg: CacheConfig) -> Self {
+        self.cache = cfg;
+        self
+    }
+    /// The clock. Default [`SystemClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The crypto backend keys are imported with. Default [`jws_crypto::default_provider`].
+    pub fn provider(mut self, provider: &'static Provider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+    /// Key import policy (RSA size floor...). Default [`KeyPolicy::default`].
+    pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
+        self.key_policy = policy;
+        self
+    }
+    /// The tokio runtime fetches run on. Default: the runtime `build` is called in.
+    pub fn runtime(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(handle);
+        self
+    }
+
+    /// Builds the source (no I/O yet: the first fetch happens on first use or in the
+    /// background). Fails on an unusable URL, CA file, or without a tokio runtime.
+    pub fn build(self) -> Result<RemoteJwks, FetchError> {
+        let runtime = match self.runtime {
+            Some(h) => h,
+            None => tokio::runtime::Handle::try_current().map_err(|_| FetchError::Runtime)?,
+        };
+        let (name, jwks_uri) = match &self.location {
+            Location::Url(u) => (u.clone(), Some(u.clone())),
+            Location::Discovery { issuer, .. } => (issuer.clone(), None),
+        };
+        let fetcher = Fetcher::new(self.fetch)?;
+        // Fail at build time on a URL that can never be fetched.
+        let probe = jwks_uri.clone().unwrap_or_else(|| name.clone());
+        let target = crate::url::Target::parse(&probe)?;
+        if !(target.https || fetcher.config().allow_http_loopback && target.is_loopback_host()) {
+            return Err(FetchError::InsecureUrl { url: probe.into() });
+        }
+        let mut seed = core::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            self.clock.system_now(),
+        );
+        seed |= 1;
+        let inner = Arc::new(Inner {
+            name,
+            location: self.location,
+            fetcher,
+            provider: self.provider.unwrap_or_else(jws_crypto::default_provider),
+            key_policy: self.key_policy,
+            cfg: self.cache,
+            clock: self.clock,
+            runtime,
+            current: ArcSwapOption::empty(),
+            state: Mutex::new(State {
+                jwks_uri,
+                rng: seed,
+                ..State::default()
+            }),
+            events: broadcast::channel(64).0,
+            wake: Arc::new(Notify::new()),
+        });
+        let stop = Arc::new(StopOnDrop(Arc::new(Notify::new())));
+        if inner.cfg.background {
+            let weak = Arc::downgrade(&inner);
+            let wake = inner.wake.clone();
+            let clock = inner.clock.clone();
+            let stop_rx = stop.0.clone();
+            inner.runtime.spawn(background(weak, wake, clock, stop_rx));
+        }
+        Ok(RemoteJwks { inner, _stop: stop })
+    }
+}
+
+impl RemoteJwks {
+    /// A source for a JWKS URL (https; http only for loopback with
+    /// [`FetchConfig::allow_http_loopback`]).
+    pub fn builder(jwks_url: impl Into<String>) -> RemoteJwksBuilder {
+        RemoteJwksBuilder::new(Location::Url(jwks_url.into()))
+    }
+
+    /// A source whose JWKS URL comes from the issuer's metadata (OpenID Connect Discovery or
+    /// RFC 8414), whose `issuer` must equal `issuer` exactly.
+    pub fn discover(issuer: impl Into<String>, kind: DiscoveryKind) -> RemoteJwksBuilder {
+        RemoteJwksBuilder::new(Location::Discovery {
+            issuer: issuer.into(),
+            kind,
+        })
+    }
+
+    /// Keys held now, if usable (fresh, or stale within the max staleness). Never does I/O.
+    pub fn keys(&self) -> Option<Arc<KeySet>> {
+        self.inner.usable().map(|l| l.keys.clone())
+    }
+
+    /// The JWK Set held now, if usable.
+    pub fn jwks(&self) -> Option<Arc<JwkSet>> {
+        self.inner.usable().map(|l| l.jwks.clone())
+    }
+
+    /// Loads the keys if none are held (sharing any fetch in flight); returns them.
+    pub async fn load(&self) -> Result<Arc<KeySet>, FetchError> {
+        if let Some(k) = self.keys() {
+            return Ok(k);
+        }
+        let outcome = self.inner.clone().fetch(Kind::Initial).await;
+        match self.keys() {
+            Some(k) => Ok(k),
+            None => Err(outcome
+                .err()
+                .unwrap_or(FetchError::HttpStatus { status: 304 })),
+        }
+    }
+
+    /// Fetches now with `Cache-Control: no-cache`, ignoring cooldown and backoff (an
+    /// operator's request; never called by validation).
+    pub async fn refresh_now(&self) -> Result<(), FetchError> {
+        self.inner.clone().fetch(Kind::Manual).await
+    }
+
+    /// Runs the scheduled refresh if it is due (what the background task does); `None` when
+    /// nothing was due.
+    pub async fn tick(&self) -> Option<Result<(), FetchError>> {
+        let due = self.inner.next_due()?;
+        if self.inner.clock.now() < due {
+            return None;
+        }
+        Some(self.inner.clone().fetch(Kind::Scheduled).await)
+    }
+
+    /// Time until the next scheduled refresh (zero when due); `None` while a fetch runs.
+    pub fn next_refresh_in(&self) -> Option<Duration> {
+        let due = self.inner.next_due()?;
+        Some(due.saturating_duration_since(self.inner.clock.now()))
+    }
+
+    /// Counters and state.
+    pub fn stats(&self) -> Stats {
+        let st = self.inner.lock();
+        self.inner.stats_locked(&st)
+    }
+
+    /// Fresh, stale or unavailable.
+    pub fn health(&self) -> Health {
+        self.inner.health()
+    }
+
+    /// Events after each fetch attempt (a slow receiver loses the oldest; see
+    /// [`broadcast::Receiver`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+}
+
+impl fmt::Debug for RemoteJwks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJwks")
+            .field("source", &self.inner.name)
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeySource for RemoteJwks {
+    fn cached(&self) -> Option<Arc<KeySet>> {
+        self.keys()
+    }
+
+    fn refresh<'a>(&'a self, lookup: Lookup<'a>) -> RefreshFuture<'a> {
+        Box::pin(self.inner.clone().refresh_for(lookup))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Location {
+    Url(String),
+    Discovery { issuer: String, kind: DiscoveryKind },
+}
+
+impl RemoteJwksBuilder {
+    fn new(location: Location) -> Self {
+        RemoteJwksBuilder {
+            location,
+            fetch: FetchConfig::default(),
+            cache: CacheConfig::default(),
+            clock: Arc::new(SystemClock),
+            provider: None,
+            key_policy: KeyPolicy::default(),
+            runtime: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Nothing usable held.
+    Initial,
+    /// Refresh ahead of expiry, or retry after a failure.
+    Scheduled,
+    /// An unknown `kid` (or a token without one): cooldown applies, sends `no-cache`.
+    Forced,
+    /// [`RemoteJwks::refresh_now`].
+    Manual,
+}
+
+struct Loaded {
+    jwks: Arc<JwkSet>,
+    keys: Arc<KeySet>,
+    expires_at: Instant,
+    refresh_at: Instant,
+    unusable_after: Instant,
+}
+
+type Outcome = Option<Result<(), FetchError>>;
+
+struct Flight {
+    kind: Kind,
+    rx: watch::Receiver<Outcome>,
+}
+
+#[derive(Default)]
+struct Counters {
+    fetches: u64,
+    updates: u64,
+    not_modified: u64,
+    failures: u64,
+    forced: u64,
+    cooldown_skips: u64,
+    negative_hits: u64,
+}
+
+#[derive(Default)]
+struct State {
+    jwks_uri: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    flight: Option<Flight>,
+    last_forced: Option<Instant>,
+    retry_at: Option<Instant>,
+    consecutive_failures: u32,
+    last_error: Option<FetchError>,
+    last_error_at: Option<SystemTime>,
+    last_success: Option<SystemTime>,
+    last_diff: Option<KeySetDiff>,
+    negative: Negative,
+    counters: Counters,
+    rng: u64,
+}
+
+/// Bounded set of `kid`s known to be absent, each until a deadline.
+#[derive(Default)]
+struct Negative {
+    until: HashMap<String, Instant>,
+    order: VecDeque<String>,
+}
+
+impl Negative {
+    fn contains(&mut self, kid: &str, now: Instant) -> bool {
+        match self.until.get(kid) {
+            Some(t) if *t > now => true,
+            Some(_) => {
+                self.until.remove(kid);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn insert(&mut self, kid: &str, until: Instant, capacity: usize) {
+        if capacity == 0 {
+            return;
+        }
+        if self.until.insert(kid.to_owned(), until).is_none() {
+            self.order.push_back(kid.to_owned());
+        }
+        while self.until.len() > capacity {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.until.remove(&old);
+                }
+                None => break,
+            }
+        }
+        // Drop queue entries whose kid was already removed (expired), keeping both bounded.
+        if self.order.len() > capacity.saturating_mul(2) {
+            let until = &self.until;
+            self.order.retain(|k| until.contains_key(k));
+        }
+    }
+
+    fn remove_all(&mut self, kids: &[String]) {
+        for k in kids {
+            self.until.remove(k);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.until.len()
+    }
+}
+
+struct Inner {
+    name: String,
+    location: Location,
+    fetcher: Fetcher,
+    provider: &'static Provider,
+    key_policy: KeyPolicy,
+    cfg: CacheConfig,
+    clock: Arc<dyn Clock>,
+    runtime: tokio::runtime::Handle,
+    current: ArcSwapOption<Loaded>,
+    state: Mutex<State>,
+    events: broadcast::Sender<Event>,
+    wake: Arc<Notify>,
+}
+
+struct StopOnDrop(Arc<Notify>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent across a panic (plain fields), so a poisoned lock is
+        // still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The held set if within max staleness. The hot path: one atomic load, one clock read.
+    fn usable(&self) -> Option<Arc<Loaded>> {
+        let guard = self.current.load();
+        let loaded = guard.as_ref()?;
+        if self.clock.now() > loaded.unusable_after {
+            return None;
+        }
+        Some(loaded.clone())
+    }
+
+    fn health(&self) -> Health {
+        let now = self.clock.now();
+        match self.current.load().as_ref() {
+            Some(l) if now <= l.expires_at => Health::Fresh,
+            Some(l) if now <= l.unusable_after => Health::Stale,
+            _ => Health::Unavailable,
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        let st = self.lock();
+        if st.flight.is_some() {
+            return None;
+        }
+        let now = self.clock.now();
+        let base = match self.current.load().as_ref() {
+            Some(l) => l.refresh_at,
+            None => now,
+        };
+        Some(st.retry_at.map_or(base, |r| r.max(base)))
+    }
+
+    /// Validation asks again: `lookup` says why.
+    async fn refresh_for(self: Arc<Self>, lookup: Lookup<'_>) -> Result<Arc<KeySet>, SourceError> {
+        let (kind, kid) = match lookup {
+            Lookup::UnknownKid(k) => (Kind::Forced, Some(k)),
+            Lookup::NoKid => (Kind::Forced, None),
+            _ => (Kind::Initial, None),
+        };
+        for round in 0..2 {
+            let joined_other;
+            // Another fetch may have landed since the caller looked.
+            if let Some(l) = self.usable() {
+                match (kind, kid) {
+                    (Kind::Initial, _) => return Ok(l.keys.clone()),
+                    (_, Some(k)) if l.keys.contains_kid(k) => return Ok(l.keys.clone()),
+                    _ => {}
+                }
+            }
+            let rx = {
+                let mut st = self.lock();
+                let now = self.clock.now();
+                match &st.flight {
+                    Some(f) => {
+                        joined_other = f.kind == Kind::Scheduled;
+                        f.rx.clone()
+                    }
+                    None => {
+                        if let Some(retry_at) = st.retry_at.filter(|r| *r > now) {
+                            return Err(unavailable(&st, retry_at - now));
+                        }
+                        if kind == Kind::Forced {
+                            if let Some(k) = kid {
+                                if st.negative.contains(k, now) {
+                                    st.counters.negative_hits += 1;
+                                    return self.current_or_err(&st);
+                                }
+                            }
+                            if st.last_forced.is_some_and(|t| now < t + self.cfg.cooldown) {
+                                st.counters.cooldown_skips += 1;
+                                return self.current_or_err(&st);
+                            }
+                            st.last_forced = Some(now);
+                            st.counters.forced += 1;
+                        }
+                        joined_other = false;
+                        self.start(&mut st, kind)
+                    }
+                }
+            };
+            let outcome = wait(rx).await;
+            if joined_other && round == 0 && kind == Kind::Forced {
+                // A scheduled refresh (no `no-cache`) answered; if the kid is still unknown,
+                // a forced fetch may follow, within the cooldown rules.
+                continue;
+            }
+            return self.finish_lookup(kid, outcome);
+        }
+        let st = self.lock();
+        self.current_or_err(&st)
+    }
+
+    fn finish_lookup(
+        &self,
+        kid: Option<&str>,
+        outcome: Result<(), FetchError>,
+    ) -> Result<Arc<KeySet>, SourceError> {
+        match outcome {
+            Ok(()) => match self.usable() {
+                Some(l) => {
+                    if let Some(k) = kid {
+                        if !l.keys.contains_kid(k) {
+                            let until = self.clock.now() + self.cfg.negative_ttl;
+                            let mut st = self.lock();
+                            st.negative.insert(k, until, self.cfg.negative_capacity);
+                        }
+                    }
+                    Ok(l.keys.clone())
+                }
+                None => Err(SourceError::new("no keys held")),
+            },
+            Err(e) => {
+                let st = self.lock();
+                let retry = st
+                    .retry_at
+                    .map(|r| r.saturating_duration_since(self.clock.now()));
+                Err(source_error(&e, retry))
+            }
+        }
+    }
+
+    fn current_or_err(&self, st: &State) -> Result<Arc<KeySet>, SourceError> {
+        match self.usable() {
+            Some(l) => Ok(l.keys.clone()),
+            None => Err(match &st.last_error {
+                Some(e) => source_error(e, None),
+                None => SourceError::new("no keys held"),
+            }),
+        }
+    }
+
+    /// Starts (or joins) a fetch of `kind` and waits for it.
+    async fn fetch(self: Arc<Self>, kind: Kind) -> Result<(), FetchError> {
+        let rx = {
+            let mut st = self.lock();
+            match &st.flight {
+                Some(f) => f.rx.clone(),
+                None => self.start(&mut st, kind),
+            }
+        };
+        wait(rx).await
+    }
+
+    fn start(self: &Arc<Self>, st: &mut State, kind: Kind) -> watch::Receiver<Outcome> {
+        let (tx, rx) = watch::channel(None);
+        st.flight = Some(Flight {
+            kind,
+            rx: rx.clone(),
+        });
+        st.counters.fetches += 1;
+        let conditional = Conditional {
+            etag: st.etag.clone(),
+            last_modified: st.last_modified.clone(),
+            no_cache: matches!(kind, Kind::Forced | Kind::Manual),
+        };
+        let uri = st.jwks_uri.clone();
+        let guard = FlightGuard {
+            inner: self.clone(),
+            tx,
+        };
+        // The fetch runs on its own task: a caller that gives up (timeout, cancelled request)
+        // does not cancel it for the others waiting.
+        self.runtime.spawn(async move {
+            let result = guard.inner.run(uri, conditional).await;
+            let outcome = guard.inner.apply(kind, result);
+            guard.finish(outcome);
+        });
+        rx
+    }
+
+    async fn run(
+        &self,
+        uri: Option<String>,
+        mut conditional: Conditional,
+    ) -> Result<JwksResponse, FetchError> {
+        let uri = match (uri, &self.location) {
+            (Some(u), _) => u,
+            (None, Location::Discovery { issuer, kind }) => {
+                let meta = self.fetcher.discover(issuer, *kind).await?;
+                tracing::info!(issuer = %issuer, jwks_uri = %meta.jwks_uri, "discovered JWKS URL");
+                self.lock().jwks_uri = Some(meta.jwks_uri.clone());
+                meta.jwks_uri
+            }
+            (None, Location::Url(u)) => u.clone(),
+        };
+        if self.current.load().is_none() {
+            // Nothing held: a 304 would leave us with nothing.
+            conditional.etag = None;
+            conditional.last_modified = None;
+        }
+        tracing::debug!(source = %self.name, url = %uri, "fetching JWKS");
+        self.fetcher.fetch_jwks(&uri, &conditional).await
+    }
+
+    /// Applies a fetch result to the cache; never replaces a good set with a bad document.
+    fn apply(
+        &self,
+        kind: Kind,
+        result: Result<JwksResponse, FetchError>,
+    ) -> Result<(), FetchError> {
+        let now = self.clock.now();
+        let sys = self.clock.system_now();
+        let old = self.current.load_full();
+        let result = result.and_then(|resp| match resp {
+            JwksResponse::Fetched(f) => {
+                let keys = KeySet::from_jwks(&f.jwks, self.provider, &self.key_policy);
+                if keys.is_empty() && !f.jwks.keys.is_empty() {
+                    let first = keys.import_failures().first().map_or("import", |x| x.code);
+                    return Err(FetchError::NoUsableKeys {
+                        rejected: f.jwks.keys.len(),
+                        first_reason: first,
+                    });
+                }
+                Ok((Some((f, keys)), None))
+            }
+            JwksResponse::NotModified { freshness } => match &old {
+                Some(_) => Ok((None, Some(freshness))),
+                None => Err(FetchError::HttpStatus { status: 304 }),
+            },
+        });
+        let mut st = self.lock();
+        let event;
+        let outcome = match result {
+            Ok((Some((f, keys)), _)) => {
+                let ttl = f
+                    .freshness
+                    .ttl(self.cfg.default_ttl, self.cfg.min_ttl, self.cfg.max_ttl);
+                let diff = KeySetDiff::between(old.as_ref().map(|l| &*l.jwks), &f.jwks);
+                self.log_diff(&diff, old.as_deref(), &f.jwks, keys.len());
+                for r in &f.jwks.rejected {
+                    tracing::warn!(source = %self.name, index = r.index, kid = ?r.kid, code = r.reason.code(), reason = %r.reason, "JWKS entry set aside");
+                }
+                for r in keys.import_failures() {
+                    tracing::warn!(source = %self.name, index = r.index, code = r.code, reason = %r.message, "JWKS key did not import");
+                }
+                self.current.store(Some(Arc::new(self.loaded(
+                    Arc::new(f.jwks),
+                    Arc::new(keys),
+                    now,
+                    ttl,
+                ))));
+                st.etag = f.etag;
+                st.last_modified = f.last_modified;
+                st.negative.remove_all(&diff.added);
+                st.negative.remove_all(&diff.changed);
+                st.counters.updates += 1;
+                if !diff.is_empty() {
+                    st.last_diff = Some(diff.clone());
+                }
+                self.succeeded(&mut st, sys);
+                event = EventKind::Updated(diff);
+                Ok(())
+            }
+            Ok((None, freshness)) => {
+                let freshness = freshness.unwrap_or(crate::caching::Freshness::Unspecified);
+                let ttl = freshness.ttl(self.cfg.default_ttl, self.cfg.min_ttl, self.cfg.max_ttl);
+                if let Some(o) = &old {
+                    self.current.store(Some(Arc::new(self.loaded(
+                        o.jwks.clone(),
+                        o.keys.clone(),
+                        now,
+                        ttl,
+                    ))));
+                }
+                tracing::debug!(source = %self.name, ttl_s = ttl.as_secs(), "JWKS not modified");
+                st.counters.not_modified += 1;
+                self.succeeded(&mut st, sys);
+                event = EventKind::NotModified;
+                Ok(())
+            }
+            Err(e) => {
+                st.counters.failures += 1;
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                let delay = self
+                    .backoff(&mut st)
+                    .max(e.retry_after().unwrap_or_default());
+                st.retry_at = Some(now + delay);
+                st.last_error = Some(e.clone());
+                st.last_error_at = Some(sys);
+                tracing::warn!(
+                    source = %self.name,
+                    code = e.code(),
+                    error = %e,
+                    kind = ?kind,
+                    consecutive_failures = st.consecutive_failures,
+                    retry_in_ms = delay.as_millis() as u64,
+                    serving_stale = old.is_some(),
+                    "JWKS fetch failed; keeping the keys held"
+                );
+                event = EventKind::Failed(e.clone());
+                Err(e)
+            }
+        };
+        let stats = Box::new(self.stats_locked(&st));
+        drop(st);
+        let event = match event {
+            EventKind::Updated(diff) => Event::Updated { diff, stats },
+            EventKind::NotModified => Event::NotModified { stats },
+            EventKind::Failed(error) => Event::Failed { error, stats },
+        };
+        // No receivers is fine.
+        let _ = self.events.send(event);
+        outcome
+    }
+
+    fn loaded(&self, jwks: Arc<JwkSet>, keys: Arc<KeySet>, now: Instant, ttl: Duration) -> Loaded {
+        let expires_at = now + ttl;
+        Loaded {
+            jwks,
+            keys,
+            expires_at,
+            refresh_at: expires_at - self.cfg.refresh_ahead.min(ttl / 2),
+            unusable_after: expires_at + self.cfg.max_staleness,
+        }
+    }
+
+    fn succeeded(&self, st: &mut State, sys: SystemTime) {
+        st.consecutive_failures = 0;
+        st.retry_at = None;
+        st.last_success = Some(sys);
+    }
+
+    fn log_diff(&self, diff: &KeySetDiff, old: Option<&Loaded>, new: &JwkSet, usable: usize) {
+        if new.keys.is_empty() && old.is_some_and(|o| !o.jwks.keys.is_empty()) {
+            tracing::error!(
+                source = %self.name,
+                removed = ?diff.removed,
+                "identity provider published an EMPTY key set after a good one: accepted, \
+                 every token will be refused until keys are published again"
+            );
+        }
+        if !diff.changed.is_empty() {
+            tracing::error!(
+                source = %self.name,
+                changed = ?diff.changed,
+                "key material changed under the same kid: check the identity provider"
+            );
+        }
+        if diff.added.is_empty() && diff.removed.is_empty() {
+            tracing::debug!(source = %self.name, keys = new.keys.len(), "JWKS unchanged");
+        } else {
+            tracing::info!(
+                source = %self.name,
+                added = ?diff.added,
+                removed = ?diff.removed,
+                keys = new.keys.len(),
+                usable,
+                "JWKS updated"
+            );
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": a delay in [d/2, d].
+    fn backoff(&self, st: &mut State) -> Duration {
+        let exp = st.consecutive_failures.saturating_sub(1).min(30);
+        let d = self
+            .cfg
+            .backoff_initial
+            .saturating_mul(1u32 << exp)
+            .min(self.cfg.backoff_max);
+        // xorshift64
+        let mut x = st.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        st.rng = x;
+        let half = d / 2;
+        let nanos = half.as_nanos().min(u128::from(u64::MAX)) as u64;
+        half + Duration::from_nanos(if nanos == 0 { 0 } else { x % (nanos + 1) })
+    }
+
+    fn stats_locked(&self, st: &State) -> Stats {
+        let now = self.clock.now();
+        let current = self.current.load();
+        let loaded = current.as_ref();
+        Stats {
+            source: self.name.clone(),
+            jwks_uri: st.jwks_uri.clone(),
+            requests: self.fetcher.requests_sent(),
+            fetches: st.counters.fetches,
+            updates: st.counters.updates,
+            not_modified: st.counters.not_modified,
+            failures: st.counters.failures,
+            consecutive_failures: st.consecutive_failures,
+            forced_refreshes: st.counters.forced,
+            cooldown_skips: st.counters.cooldown_skips,
+            negative_hits: st.counters.negative_hits,
+            key_count: loaded.map_or(0, |l| l.keys.jwks().keys.len()),
+            last_success: st.last_success,
+            last_error: st.last_error.clone(),
+            last_error_at: st.last_error_at,
+            staleness: loaded.map(|l| now.saturating_duration_since(l.expires_at)),
+            expires_in: loaded.map(|l| l.expires_at.saturating_duration_since(now)),
+            retry_in: st.retry_at.map(|r| r.saturating_duration_since(now)),
+            health: self.health(),
+            last_diff: st.last_diff.clone(),
+        }
+    }
+}
+
+enum EventKind {
+    Updated(KeySetDiff),
+    NotModified,
+    Failed(FetchError),
+}
+
+/// Clears the flight when the fetch task ends, however it ends (a runtime shutting down
+/// drops it), so waiters never hang on a flight that will not land.
+struct FlightGuard {
+    inner: Arc<Inner>,
+    tx: watch::Sender<Outcome>,
+}
+
+impl FlightGuard {
+    fn finish(self, outcome: Result<(), FetchError>) {
+        self.inner.lock().flight = None;
+        self.tx.send_replace(Some(outcome));
+        self.inner.wake.notify_one();
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        if self.tx.borrow().is_none() {
+            let mut st = self.inner.lock();
+            st.flight = None;
+        }
+    }
+}
+
+async fn wait(mut rx: watch::Receiver<Outcome>) -> Result<(), FetchError> {
+    match rx.wait_for(Option::is_some).await {
+        Ok(v) => v.clone().unwrap_or(Err(FetchError::Runtime)),
+        Err(_) => Err(FetchError::Runtime),
+    }
+}
+
+fn unavailable(st: &State, retry_in: Duration) -> SourceError {
+    match &st.last_error {
+        Some(e) => source_error(e, Some(retry_in)),
+        None => SourceError {
+            message: "JWKS fetch backing off".into(),
+            retry_after: Some(retry_in),
+        },
+    }
+}
+
+fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
+    SourceError {
+        message: format!("{} ({})", e, e.code()),
+        retry_after: retry.or(e.retry_after()),
+    }
+}
+
+async fn background(
+    weak: Weak<Inner>,
+    wake: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+    stop: Arc<Notify>,
+) {
+    loop {
+        let due = match weak.upgrade() {
+            Some(inner) => inner.next_due(),
+            None => return,
+        };
+        let sleep = match due {
+            Some(d) => clock.sleep_until(d),
+            None => Box::pin(core::future::pending()),
+        };
+        tokio::select! {
+            _ = stop.notified() => return,
+            _ = wake.notified() => continue,
+            _ = sleep => {}
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        let Some(due) = inner.next_due() else {
+            continue;
+        };
+        if inner.clock.now() >= due {
+            let _ = inner.fetch(Kind::Scheduled).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_cache_is_bounded_and_expires() {
+        let mut n = Negative::default();
+        let t0 = Instant::now();
+        for i in 0..10_000 {
+            n.insert(&format!("k{i}"), t0 + Duration::from_secs(10), 100);
+        }
+        assert_eq!(n.len(), 100);
+        assert!(n.order.len() <= 200);
+        assert!(n.contains("k9999", t0));
+        assert!(!n.contains("k0", t0));
+        assert!(!n.contains("k9999", t0 + Duration::from_secs(11)));
+    }
+}
