@@ -335,6 +335,7 @@ pub struct Validator {
 struct Prepared<'t, 'v> {
     jws: UnverifiedJws<'t>,
     signature: Vec<u8>,
+    payload: Vec<u8>,
     route: &'v Route,
     claims: Option<Claims>,
 }
@@ -418,20 +419,20 @@ impl Validator {
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
-        let payload = prepared.jws.payload()?;
         Ok(VerifiedJws {
             header: prepared.jws.header().clone(),
-            payload,
+            payload: prepared.payload,
         })
     }
 
     fn prepare<'t>(&self, token: &'t str, route_by_iss: bool) -> Result<Prepared<'t, '_>, Error> {
         let jws = UnverifiedJws::parse(token, &self.inner.limits)?;
-        // Structure first: both segments must be strict base64url before any key work.
+        // Structure first: every segment must be strict base64url before any key work.
+        let payload = jws.payload()?;
         let signature = jws.signature()?;
         let mut claims = None;
         let route = if route_by_iss && !self.inner.routes.is_empty() {
-            let c = jws.dangerous_claims()?;
+            let c = Claims::parse(&payload)?;
             let route = c.iss.as_deref().and_then(|iss| {
                 self.inner
                     .routes
@@ -453,6 +454,7 @@ impl Validator {
         Ok(Prepared {
             jws,
             signature,
+            payload,
             route,
             claims,
         })
@@ -477,7 +479,7 @@ impl Validator {
     fn finish(&self, p: Prepared<'_, '_>) -> Result<Verified<Claims>, Error> {
         let claims = match p.claims {
             Some(c) => c,
-            None => p.jws.dangerous_claims()?,
+            None => Claims::parse(&p.payload)?,
         };
         p.route
             .policy
