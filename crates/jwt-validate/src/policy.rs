@@ -284,3 +284,85 @@ fn missing(claim: &str) -> Error {
         claim: claim.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn check(policy: &Policy, claims: &str) -> &'static str {
+        let claims = Claims::parse(claims.as_bytes()).unwrap();
+        match policy.check_claims(&claims, Duration::from_secs(NOW)) {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        }
+    }
+
+    fn header(json: &str) -> Header {
+        Header::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn time_boundaries_with_default_leeway() {
+        let p = Policy::new();
+        assert_eq!(check(&p, r#"{"exp":1699999940}"#), "expired");
+        assert_eq!(check(&p, r#"{"exp":1699999940.000001}"#), "ok");
+        assert_eq!(check(&p, r#"{"exp":1699999941,"nbf":1700000060}"#), "ok");
+        assert_eq!(
+            check(&p, r#"{"exp":1799999999,"nbf":1700000060.5}"#),
+            "not_yet_valid"
+        );
+        assert_eq!(
+            check(&p, r#"{"exp":1799999999,"iat":1700000061}"#),
+            "issued_in_future"
+        );
+        assert_eq!(check(&p, r#"{"exp":253402300799}"#), "ok");
+        assert_eq!(check(&p, r#"{}"#), "missing_claim");
+        let p = Policy::new().max_age(Duration::from_secs(10));
+        assert_eq!(check(&p, r#"{"exp":1799999999,"iat":1699999930}"#), "ok");
+        assert_eq!(
+            check(&p, r#"{"exp":1799999999,"iat":1699999929.9}"#),
+            "too_old"
+        );
+        assert_eq!(check(&p, r#"{"exp":1799999999}"#), "missing_claim");
+    }
+
+    #[test]
+    fn audience_rules() {
+        let unset = Policy::new().dangerous_allow_missing_exp();
+        assert_eq!(check(&unset, r#"{}"#), "ok");
+        assert_eq!(check(&unset, r#"{"aud":"a"}"#), "audience_mismatch");
+        let named = unset.clone().audience("a").audience("b");
+        assert_eq!(check(&named, r#"{"aud":["x","b"]}"#), "ok");
+        assert_eq!(check(&named, r#"{"aud":[]}"#), "audience_mismatch");
+        assert_eq!(check(&named, r#"{}"#), "missing_claim");
+        let skip = unset.dangerous_skip_audience_check();
+        assert!(skip.skips_audience());
+        assert_eq!(check(&skip, r#"{"aud":["x"]}"#), "ok");
+    }
+
+    #[test]
+    fn header_rules() {
+        let p = Policy::new()
+            .algorithms([Algorithm::Es256])
+            .typ("at+jwt")
+            .critical_extension("urn:x");
+        let code = |h: &str| match p.check_header(&header(h)) {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(code(r#"{"alg":"ES256","typ":"application/AT+JWT"}"#), "ok");
+        assert_eq!(code(r#"{"alg":"ES256"}"#), "type_mismatch");
+        assert_eq!(code(r#"{"alg":"RS256","typ":"at+jwt"}"#), "alg_not_allowed");
+        assert_eq!(code(r#"{"alg":"none","typ":"at+jwt"}"#), "alg_not_allowed");
+        assert_eq!(
+            code(r#"{"alg":"ES256","typ":"at+jwt","crit":["urn:x"],"urn:x":1}"#),
+            "ok"
+        );
+        assert_eq!(
+            code(r#"{"alg":"ES256","typ":"at+jwt","crit":["urn:y"],"urn:y":1}"#),
+            "unsupported_crit"
+        );
+    }
+}
