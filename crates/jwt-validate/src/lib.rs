@@ -35,6 +35,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Entry points
+//! - [`Validator::validate`] / [`Validator::validate_as`]: a JWT, synchronously, over the keys
+//!   the source holds now ([`StaticKeys`] always holds its keys).
+//! - [`Validator::validate_async`]: the same, asking the [`KeySource`] to refresh when the
+//!   token's `kid` is unknown (`jwks-fetch` decides about cooldowns and single flight).
+//! - [`Validator::verify_jws`]: a JWS whose payload is not a claims set (header policy, key
+//!   selection and signature only).
+//! - Multi-issuer: [`ValidatorBuilder::route`] routes by the unverified `iss` to that issuer's
+//!   key source and [`Policy`]; `iss` is checked again after the signature.
+//!
 //! # Rules
 //! - Check order: structure and size, header policy (`alg` allowed, `typ`, `crit`), key
 //!   selection, signature, claims. A badly signed expired token is `bad_signature`; header
