@@ -2,6 +2,7 @@
 //! JWT Bearer token endpoint (RFC 7523).
 #![forbid(unsafe_code)]
 
+mod client;
 mod clock;
 mod error;
 mod keys;
@@ -11,6 +12,7 @@ mod schedule;
 mod server;
 mod token;
 
+pub use client::{form_encode, ClientError, LoopbackClient, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use keys::{

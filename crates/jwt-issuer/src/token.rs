@@ -381,6 +381,23 @@ impl TokenService {
                 )));
             }
         }
+        // Before the jti is recorded: a refused request does not use up the assertion.
+        let granted = match scope {
+            None => None,
+            Some(requested) => {
+                if let Some(bad) = requested
+                    .iter()
+                    .find(|s| !trusted.scopes.iter().any(|a| a == *s))
+                {
+                    return Err(Refusal::oauth(
+                        OAuthErrorCode::InvalidScope,
+                        format!("scope {bad:?} is not allowed for this issuer"),
+                    ));
+                }
+                Some(requested.join(" "))
+            }
+        };
+
         match claims.jti.as_deref() {
             Some(jti) if jti.is_empty() || jti.len() > MAX_JTI_LEN => {
                 return Err(Refusal::invalid_grant(format!(
@@ -410,22 +427,6 @@ impl TokenService {
             // Only reachable with `require_jti(false)`.
             None => {}
         }
-
-        let granted = match scope {
-            None => None,
-            Some(requested) => {
-                if let Some(bad) = requested
-                    .iter()
-                    .find(|s| !trusted.scopes.iter().any(|a| a == *s))
-                {
-                    return Err(Refusal::oauth(
-                        OAuthErrorCode::InvalidScope,
-                        format!("scope {bad:?} is not allowed for this issuer"),
-                    ));
-                }
-                Some(requested.join(" "))
-            }
-        };
 
         let lifetime = secs(inner.access_token_lifetime);
         let mut claims_out = json!({

@@ -1,5 +1,6 @@
-//! Integration tests: key manager on real directories, servers on 127.0.0.1.
+//! Integration tests: the key manager on real directories, servers on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod exchange;
 mod keys;
 mod support;

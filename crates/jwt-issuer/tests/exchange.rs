@@ -1,0 +1,495 @@
+//! The token endpoint end to end: real servers on 127.0.0.1, one injected clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jwk_core::Algorithm;
+use jwt_issuer::{
+    Clock as _, LoopbackClient, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+};
+use jwt_validate::Validator;
+use serde_json::{json, Value};
+
+use crate::support::{oauth_error, remote, start, Env, TempDir};
+
+/// A validator for the service's access tokens, fetching its JWKS over HTTP.
+fn at_validator(env: &Env, source: Arc<jwks_fetch::RemoteJwks>) -> Validator {
+    Validator::builder()
+        .shared_key_source(source)
+        .issuer(env.svc.url.clone())
+        .audience(env.svc.url.clone())
+        .typ("at+jwt")
+        .clock(jwt_validate::FixedClock::at_secs(env.clock.now().as_secs()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_exchange() {
+    let env = Env::new().await;
+    let assertion = env.assertion(&env.claims());
+    let r = env
+        .svc
+        .client()
+        .await
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &assertion),
+                ("scope", "read"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+    let body = r.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body["scope"], "read");
+    let at = body["access_token"].as_str().unwrap();
+
+    let source = Arc::new(remote(&format!("{}{JWKS_PATH}", env.svc.url)));
+    let verified = at_validator(&env, source.clone())
+        .validate_async(at)
+        .await
+        .unwrap();
+    let c = verified.claims();
+    assert_eq!(c.sub.as_deref(), Some("alice"));
+    assert_eq!(c.iss.as_deref(), Some(env.svc.url.as_str()));
+    assert!(c.jti.is_some());
+    assert_eq!(c.exp.unwrap().secs(), env.now() + 300);
+    assert_eq!(c.get("client_id"), Some(Value::String(env.idp.url.clone())));
+    assert_eq!(c.get("scope"), Some(Value::String("read".into())));
+    assert_eq!(verified.header().typ.as_deref(), Some("at+jwt"));
+    assert_eq!(
+        verified.kid(),
+        Some(env.svc.keys.signing_key(None).unwrap().kid.as_str())
+    );
+    assert_eq!(source.stats().fetches, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal() {
+    let env = Env::new().await;
+    let now = env.now();
+    let good = env.claims();
+    let with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut c = good.clone();
+        f(c.as_object_mut().unwrap());
+        c
+    };
+    let grant = |c: &Value| env.assertion(c);
+    // (case, assertion, expected status, expected error)
+    let other_idp = start(&env.clock, &[Algorithm::Es256], None, &[]).await;
+    let mut untrusted = good.clone();
+    untrusted["iss"] = json!(other_idp.url);
+    let untrusted = other_idp
+        .keys
+        .signing_key(None)
+        .unwrap()
+        .sign_jwt("JWT", &untrusted)
+        .unwrap();
+    // Signed by a key the IdP never published, under the IdP's name and kid.
+    let forged = {
+        let k = other_idp.keys.signing_key(None).unwrap();
+        let own_kid = env.idp.keys.signing_key(None).unwrap().kid;
+        let k = jwt_issuer::SigningKey {
+            kid: own_kid,
+            signer: k.signer,
+        };
+        k.sign_jwt(
+            "JWT",
+            &with(&|c| {
+                c.insert("jti".into(), json!("forged"));
+            }),
+        )
+        .unwrap()
+    };
+    let tampered = {
+        let a = grant(&with(&|c| {
+            c.insert("jti".into(), json!("tampered"));
+        }));
+        let (head, sig) = a.rsplit_once('.').unwrap();
+        let mut sig: Vec<u8> = sig.bytes().collect();
+        sig[5] = if sig[5] == b'A' { b'B' } else { b'A' };
+        format!("{head}.{}", String::from_utf8(sig).unwrap())
+    };
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("untrusted issuer", untrusted, 400, "invalid_grant"),
+        ("forged signature", forged, 400, "invalid_grant"),
+        ("tampered signature", tampered, 400, "invalid_grant"),
+        (
+            "missing sub",
+            grant(&with(&|c| {
+                c.remove("sub");
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "wrong aud",
+            grant(&with(&|c| {
+                c.insert("aud".into(), json!("https://elsewhere.example"));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "missing exp",
+            grant(&with(&|c| {
+                c.remove("exp");
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "exp too far",
+            grant(&with(&|c| {
+                c.insert("exp".into(), json!(now + 7200));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "expired",
+            grant(&with(&|c| {
+                c.insert("exp".into(), json!(now - 120));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "nbf in the future",
+            grant(&with(&|c| {
+                c.insert("nbf".into(), json!(now + 600));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "iat in the future",
+            grant(&with(&|c| {
+                c.insert("iat".into(), json!(now + 600));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "iat long ago",
+            grant(&with(&|c| {
+                c.insert("iat".into(), json!(now - 5000));
+            })),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "missing jti",
+            grant(&with(&|c| {
+                c.remove("jti");
+            })),
+            400,
+            "invalid_grant",
+        ),
+        ("not a JWT", "abc".into(), 400, "invalid_grant"),
+    ];
+    for (case, assertion, status, error) in cases {
+        let r = env.exchange(&assertion).await;
+        assert_eq!(
+            oauth_error(&r),
+            (status, error.to_owned()),
+            "{case}: {:?}",
+            r.json()
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{case}");
+        let desc = r.json()["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!desc.is_empty(), "{case}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_is_refused() {
+    let env = Env::new().await;
+    let a = env.assertion(&env.claims());
+    assert_eq!(env.exchange(&a).await.status, 200);
+    let r = env.exchange(&a).await;
+    assert_eq!(oauth_error(&r), (400, "invalid_grant".into()));
+    assert!(r.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_shape_refusals() {
+    let env = Env::new().await;
+    let a = env.assertion(&env.claims());
+    let mut c = env.svc.client().await;
+    let check = |r: jwt_issuer::Reply, status: u16, error: &str| {
+        assert_eq!(
+            oauth_error(&r),
+            (status, error.to_owned()),
+            "{:?}",
+            r.json()
+        );
+    };
+    check(
+        c.post_form(
+            TOKEN_PATH,
+            &[("grant_type", "client_credentials"), ("assertion", &a)],
+        )
+        .await
+        .unwrap(),
+        400,
+        "unsupported_grant_type",
+    );
+    check(
+        c.post_form(TOKEN_PATH, &[("assertion", &a)]).await.unwrap(),
+        400,
+        "invalid_request",
+    );
+    check(
+        c.post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER)])
+            .await
+            .unwrap(),
+        400,
+        "invalid_request",
+    );
+    check(
+        c.post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+            ],
+        )
+        .await
+        .unwrap(),
+        400,
+        "invalid_request",
+    );
+    check(
+        c.post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("scope", "admin"),
+            ],
+        )
+        .await
+        .unwrap(),
+        400,
+        "invalid_scope",
+    );
+    // JSON instead of a form.
+    let r = c
+        .request(
+            http::Method::POST,
+            TOKEN_PATH,
+            &[("content-type", "application/json")],
+            bytes::Bytes::from(json!({"grant_type": JWT_BEARER}).to_string()),
+        )
+        .await
+        .unwrap();
+    check(r, 400, "invalid_request");
+    // Wrong method.
+    let r = c.get(TOKEN_PATH, &[]).await.unwrap();
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = c
+        .request(http::Method::DELETE, JWKS_PATH, &[], bytes::Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(r.status, 405);
+    // Oversized body (the test servers allow 16 KiB).
+    let big = "a".repeat(20 * 1024);
+    let r = c
+        .post_form(
+            TOKEN_PATH,
+            &[("grant_type", JWT_BEARER), ("assertion", &big)],
+        )
+        .await
+        .unwrap();
+    check(r, 413, "invalid_request");
+    // The scope-less exchange still works after all that, on a new connection.
+    let r = env.exchange(&a).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json().get("scope").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_keys_down_is_503_with_retry_after() {
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    // An identity provider that has gone away: its port is closed.
+    let idp = start(&clock, &[Algorithm::Es256], None, &[]).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let trust = [(idp.url.clone(), format!("http://{dead}/oauth2/jwks"))];
+    let svc = start(&clock, &[Algorithm::Es256], None, &trust).await;
+    let now = jwt_issuer::Clock::now(&*clock).as_secs() as i64;
+    let a = idp
+        .keys
+        .signing_key(None)
+        .unwrap()
+        .sign_jwt(
+            "JWT",
+            &json!({"iss": idp.url, "sub": "a", "aud": svc.service.token_endpoint(),
+                    "exp": now + 60, "jti": "x"}),
+        )
+        .unwrap();
+    let r = LoopbackClient::connect(svc.addr)
+        .await
+        .unwrap()
+        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503, "{:?}", r.json());
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(r.json()["error"], "temporarily_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_discovery_and_health() {
+    let env = Env::with_algs(&[Algorithm::Rs256, Algorithm::Ps256]).await;
+    let mut c = env.svc.client().await;
+    let r = c.get(JWKS_PATH, &[]).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("public, max-age=100"));
+    assert_eq!(r.header("content-type"), Some("application/jwk-set+json"));
+    let etag = r.header("etag").unwrap().to_owned();
+    let set = jwk_core::JwkSet::parse(&r.body).unwrap();
+    let kids: Vec<&str> = set.keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
+    assert_eq!(kids.len(), 2);
+    assert!(kids[0].ends_with("_RS256") && kids[1].ends_with("_PS256"));
+    assert_eq!(
+        kids[0].trim_end_matches("_RS256"),
+        kids[1].trim_end_matches("_PS256")
+    );
+    let r = c.get(JWKS_PATH, &[("if-none-match", &etag)]).await.unwrap();
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    let r = c
+        .get(JWKS_PATH, &[("if-none-match", "\"other\"")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+
+    let d = c.get(DISCOVERY_PATH, &[]).await.unwrap().json();
+    assert_eq!(d["issuer"], env.svc.url);
+    assert_eq!(d["jwks_uri"], format!("{}{JWKS_PATH}", env.svc.url));
+    assert_eq!(d["token_endpoint"], format!("{}{TOKEN_PATH}", env.svc.url));
+    assert_eq!(d["grant_types_supported"], json!([JWT_BEARER]));
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        json!(["RS256", "PS256"])
+    );
+
+    let h = c.get(HEALTH_PATH, &[]).await.unwrap();
+    assert_eq!(h.status, 200);
+    assert_eq!(c.get("/nope", &[]).await.unwrap().status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollover_keeps_old_tokens_valid() {
+    let env = Env::new().await;
+    let source = Arc::new(remote(&format!("{}{JWKS_PATH}", env.svc.url)));
+    let first = env.exchange(&env.assertion(&env.claims())).await.json();
+    let first_at = first["access_token"].as_str().unwrap().to_owned();
+    let v = at_validator(&env, source.clone());
+    let old_kid = v
+        .validate_async(&first_at)
+        .await
+        .unwrap()
+        .kid()
+        .unwrap()
+        .to_owned();
+    assert_eq!(source.stats().fetches, 1);
+
+    env.svc.keys.rotate().unwrap();
+    // Pre-publish: the new key is in the JWKS but tokens still carry the old kid.
+    let a = env.exchange(&env.assertion(&env.claims())).await.json();
+    let v2 = at_validator(&env, source.clone());
+    assert_eq!(
+        v2.validate_async(a["access_token"].as_str().unwrap())
+            .await
+            .unwrap()
+            .kid(),
+        Some(old_kid.as_str())
+    );
+
+    // 101 s: a rotation in the same second as the previous key's creation is stamped one
+    // second later (key file names are unique per second).
+    env.clock.advance(Duration::from_secs(101));
+    let b = env.exchange(&env.assertion(&env.claims())).await.json();
+    let new_at = b["access_token"].as_str().unwrap();
+    let v3 = at_validator(&env, source.clone());
+    let verified = v3.validate_async(new_at).await.unwrap();
+    assert_ne!(verified.kid(), Some(old_kid.as_str()));
+    // The validator fetched once more (unknown kid), and the old token still verifies.
+    assert_eq!(source.stats().fetches, 2);
+    v3.validate_async(&first_at).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_with_the_same_key_directory() {
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    let dir = TempDir::new("restart-http");
+    let mut a = start(&clock, &[Algorithm::Rs256], Some(dir.path()), &[]).await;
+    let before = a.client().await.get(JWKS_PATH, &[]).await.unwrap();
+    a.stop().await;
+    let b = start(&clock, &[Algorithm::Rs256], Some(dir.path()), &[]).await;
+    let after = b.client().await.get(JWKS_PATH, &[]).await.unwrap();
+    assert_eq!(before.body, after.body);
+    assert_eq!(before.header("etag"), after.header("etag"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exchanges() {
+    let env = Arc::new(Env::new().await);
+    // 24 different assertions at once: all succeed.
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let env = env.clone();
+        tasks.push(tokio::spawn(async move {
+            let a = env.assertion(&env.claims());
+            env.exchange(&a).await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    // One assertion sent 8 times at once: exactly one succeeds.
+    let a = Arc::new(env.assertion(&env.claims()));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (env, a) = (env.clone(), a.clone());
+        tasks.push(tokio::spawn(async move { env.exchange(&a).await.status }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            400 => {}
+            other => panic!("status {other}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_stops_listening() {
+    let mut env = Env::new().await;
+    let addr = env.svc.addr;
+    env.svc.stop().await;
+    assert!(LoopbackClient::connect(addr).await.is_err());
+}
