@@ -4,8 +4,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use jwk_core::{Algorithm, Jwk};
+use alloc::format;
+use jwk_core::b64::encode as b64;
+use jwk_core::{Algorithm, EcCurve, Jwk};
 
+use crate::checks::{Hash, Kind};
 use crate::error::Error;
 use crate::provider::Provider;
 
@@ -76,5 +79,213 @@ impl Provider {
             Some(f) if self.supports(alg) => Ok(f),
             _ => Err(Error::unsupported(alg, self.name)),
         }
+    }
+}
+
+/// The key type a PKCS#8 `PrivateKeyInfo` declares (RFC 5208, RFC 5915, RFC 8410).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pkcs8Kind {
+    /// With the modulus size when the RSAPrivateKey could be read.
+    Rsa(Option<usize>),
+    Ec(Option<EcCurve>),
+    Ed25519,
+    Other,
+}
+
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// Splits one DER TLV off `input`: `(tag, contents, rest)`. Definite lengths up to 4 bytes.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, after) = rest.split_at(count);
+        rest = after;
+        bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b))
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
+}
+
+/// The modulus size of the RSAPrivateKey (RFC 8017 A.1.2) in a PKCS#8 `privateKey` field.
+fn rsa_modulus_bits(private_key_field: &[u8]) -> Option<usize> {
+    let (0x04, octets, _) = tlv(private_key_field)? else {
+        return None;
+    };
+    let (0x30, key, _) = tlv(octets)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = tlv(key)? else {
+        return None;
+    };
+    let (0x02, modulus, _) = tlv(rest)? else {
+        return None;
+    };
+    Some(jwk_core::rsa_bits(modulus))
+}
+
+/// Reads the algorithm identifier of a PKCS#8 document, without trusting anything else in it
+/// (the backend parses and checks the key itself).
+fn pkcs8_kind(der: &[u8]) -> Option<Pkcs8Kind> {
+    let (0x30, info, _) = tlv(der)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = tlv(info)? else {
+        return None;
+    };
+    let (0x30, alg_id, rest) = tlv(rest)? else {
+        return None;
+    };
+    let (0x06, oid, params) = tlv(alg_id)? else {
+        return None;
+    };
+    Some(match oid {
+        OID_RSA => Pkcs8Kind::Rsa(rsa_modulus_bits(rest)),
+        OID_ED25519 => Pkcs8Kind::Ed25519,
+        OID_EC => Pkcs8Kind::Ec(match tlv(params) {
+            Some((0x06, OID_P256, _)) => Some(EcCurve::P256),
+            Some((0x06, OID_P384, _)) => Some(EcCurve::P384),
+            Some((0x06, OID_P521, _)) => Some(EcCurve::P521),
+            _ => None,
+        }),
+        _ => Pkcs8Kind::Other,
+    })
+}
+
+/// Checks that a PKCS#8 key's declared type fits `alg` (`key_mismatch` otherwise), before the
+/// backend parses it. `kind` is the algorithm's kind, already checked as supported.
+pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(), Error> {
+    let declared =
+        pkcs8_kind(der).ok_or_else(|| Error::private("not a PKCS#8 PrivateKeyInfo (RFC 5208)"))?;
+    let fits = match (kind, declared) {
+        (Kind::RsaPkcs1(_) | Kind::RsaPss(_), Pkcs8Kind::Rsa(bits)) => {
+            if let Some(bits) = bits.filter(|b| *b < MIN_RSA_SIGNING_BITS) {
+                return Err(Error::weak(format!(
+                    "RSA signing key of {bits} bits, floor {MIN_RSA_SIGNING_BITS}"
+                )));
+            }
+            true
+        }
+        (Kind::Ecdsa(crv), Pkcs8Kind::Ec(Some(declared))) => crv == declared,
+        (Kind::Ed25519, Pkcs8Kind::Ed25519) => true,
+        (_, Pkcs8Kind::Other | Pkcs8Kind::Ec(None)) => {
+            return Err(Error::private(
+                "PKCS#8 key of a type this crate does not sign with",
+            ))
+        }
+        _ => false,
+    };
+    if fits {
+        Ok(())
+    } else if let Kind::Hmac(_) = kind {
+        Err(Error::mismatch(format!(
+            "{alg} takes a shared secret (hmac_signer), not a PKCS#8 key"
+        )))
+    } else {
+        Err(Error::mismatch(format!(
+            "a PKCS#8 {declared:?} key cannot sign {alg}"
+        )))
+    }
+}
+
+/// The hash of an HMAC algorithm, and the secret long enough for it.
+pub(crate) fn check_hmac_secret(secret: &[u8], alg: &Algorithm, kind: Kind) -> Result<Hash, Error> {
+    let Kind::Hmac(hash) = kind else {
+        return Err(Error::mismatch(format!("{alg} is not an HMAC algorithm")));
+    };
+    if secret.len() < hash.output_len() {
+        return Err(Error::weak(format!(
+            "HMAC secret is {} bytes, {alg} needs at least {} (RFC 7518 section 3.2)",
+            secret.len(),
+            hash.output_len()
+        )));
+    }
+    Ok(hash)
+}
+
+/// The RSA sizes key generation offers.
+pub(crate) fn check_rsa_generation_bits(bits: usize) -> Result<(), Error> {
+    match bits {
+        2048 | 3072 | 4096 => Ok(()),
+        _ => Err(Error::UnsupportedKeyGeneration {
+            reason: format!("RSA keys of {bits} bits (2048, 3072 or 4096)").into(),
+        }),
+    }
+}
+
+/// Builds the public JWK of a signer, `alg` set, no `kid`.
+pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: &Algorithm) -> Result<Jwk, Error> {
+    let json = match material {
+        PublicMaterial::Rsa { n, e } => format!(
+            r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
+            b64(crate::checks::strip_leading_zeros(n)),
+            b64(crate::checks::strip_leading_zeros(e))
+        ),
+        PublicMaterial::Ec { crv, point } => {
+            let len = crv.coordinate_len();
+            let coords = point
+                .strip_prefix(&[4])
+                .filter(|c| c.len() == 2 * len)
+                .ok_or_else(|| Error::private("unexpected EC public key encoding"))?;
+            let (x, y) = coords.split_at(len);
+            format!(
+                r#"{{"kty":"EC","crv":"{}","x":"{}","y":"{}"}}"#,
+                crv.as_str(),
+                b64(x),
+                b64(y)
+            )
+        }
+        PublicMaterial::Ed25519(x) => {
+            format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, b64(x))
+        }
+        PublicMaterial::Oct(k) => format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(k)),
+    };
+    let mut jwk = Jwk::parse(json.as_bytes())
+        .map_err(|e| Error::private(format!("public key does not form a JWK: {e}")))?;
+    jwk.alg = Some(alg.clone());
+    Ok(jwk)
+}
+
+/// What a signer's public JWK is built from.
+pub(crate) enum PublicMaterial<'a> {
+    Rsa { n: &'a [u8], e: &'a [u8] },
+    Ec { crv: EcCurve, point: &'a [u8] },
+    Ed25519(&'a [u8]),
+    Oct(&'a [u8]),
+}
+
+/// The RSA modulus floor for signing keys (RFC 7518 section 3.3).
+pub(crate) const MIN_RSA_SIGNING_BITS: usize = 2048;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlv_bounds() {
+        assert_eq!(tlv(&[]), None);
+        assert_eq!(tlv(&[0x30]), None);
+        assert_eq!(tlv(&[0x30, 2, 1]), None);
+        assert_eq!(tlv(&[0x30, 0x80]), None);
+        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(
+            tlv(&[0x30, 0x81, 1, 7, 9]),
+            Some((0x30, &[7u8][..], &[9u8][..]))
+        );
+        assert_eq!(pkcs8_kind(&[0x30, 3, 2, 1, 0]), None);
     }
 }

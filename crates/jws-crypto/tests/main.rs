@@ -3,5 +3,7 @@
 
 mod keys;
 mod rfc;
+#[cfg(feature = "sign")]
+mod sign;
 mod wycheproof_jose;
 mod wycheproof_primitives;
