@@ -2,6 +2,9 @@
 //! JWT Bearer token endpoint (RFC 7523).
 #![forbid(unsafe_code)]
 
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`");
+
 mod client;
 mod clock;
 mod error;
@@ -23,6 +26,7 @@ pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
 pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
 pub use schedule::{KeyState, Schedule};
 pub use server::{
-    Listener, RunningServer, ServerOptions, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH, TOKEN_PATH,
+    Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
+    TOKEN_PATH,
 };
-pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};
+pub use token::{SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};

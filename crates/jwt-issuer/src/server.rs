@@ -3,6 +3,7 @@
 use core::convert::Infallible;
 use core::net::SocketAddr;
 use core::time::Duration;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,11 +15,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::error::Error;
 use crate::oauth::{Refusal, JWT_BEARER};
@@ -92,13 +94,35 @@ impl Listener {
         self.addr
     }
 
-    /// Serves `service` until [`RunningServer::shutdown`]. Must run inside a Tokio runtime.
+    /// Serves `service` over plain HTTP until [`RunningServer::shutdown`]. Must run inside a
+    /// Tokio runtime.
     pub fn serve(self, service: TokenService, options: ServerOptions) -> RunningServer {
+        self.start(service, options, None)
+    }
+
+    /// Serves `service` over HTTPS (TLS 1.2 and 1.3 through rustls) with the certificate
+    /// chain and private key in `tls`.
+    pub fn serve_tls(
+        self,
+        service: TokenService,
+        options: ServerOptions,
+        tls: &TlsFiles,
+    ) -> Result<RunningServer, Error> {
+        let acceptor = tls.acceptor()?;
+        Ok(self.start(service, options, Some(acceptor)))
+    }
+
+    fn start(
+        self,
+        service: TokenService,
+        options: ServerOptions,
+        tls: Option<TlsAcceptor>,
+    ) -> RunningServer {
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(State { service, options });
         let addr = self.addr;
         let maintain = tokio::spawn(maintain_loop(state.clone(), stop_rx.clone()));
-        let accept = tokio::spawn(accept_loop(self.inner, state, stop_rx));
+        let accept = tokio::spawn(accept_loop(self.inner, state, tls, stop_rx));
         tracing::info!(%addr, "listening");
         RunningServer {
             addr,
@@ -159,7 +183,12 @@ async fn maintain_loop(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(state.options.max_connections.max(1)));
     loop {
@@ -184,16 +213,22 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
         };
         let _ = stream.set_nodelay(true);
         let st = state.clone();
-        let svc = service_fn(move |req| handle(st.clone(), peer, req));
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(state.options.header_timeout)
-            .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(stream), svc);
-        let watched = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            match tls {
+                None => serve_connection(stream, st, peer, watcher).await,
+                Some(acceptor) => {
+                    // The handshake shares the header deadline: a silent client cannot hold
+                    // a connection slot.
+                    match tokio::time::timeout(st.options.header_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => serve_connection(s, st, peer, watcher).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -206,6 +241,78 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: watch::
         tracing::warn!("grace period over; dropping open connections");
     }
     tracing::info!("server stopped");
+}
+
+async fn serve_connection<I>(io: I, state: Arc<State>, peer: SocketAddr, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let st = state.clone();
+    let svc = service_fn(move |req| handle(st.clone(), peer, req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.options.header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(io), svc);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
+    }
+}
+
+/// PEM files for HTTPS: the certificate chain (leaf first) and its private key (PKCS#8,
+/// PKCS#1 or SEC1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsFiles {
+    /// Certificate chain file.
+    pub cert: PathBuf,
+    /// Private key file.
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// The two paths.
+    pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        }
+    }
+
+    fn acceptor(&self) -> Result<TlsAcceptor, Error> {
+        use rustls_pki_types::pem::PemObject as _;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let tls = |reason: String| Error::Tls {
+            reason: reason.into(),
+        };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
+            .map_err(|e| tls(format!("{}: {e}", self.cert.display())))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| tls(format!("{}: {e}", self.cert.display())))?;
+        if certs.is_empty() {
+            return Err(tls(format!("{}: no certificate", self.cert.display())));
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key)
+            .map_err(|e| tls(format!("{}: {e}", self.key.display())))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(tls_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| tls(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+/// The rustls crypto provider: aws-lc-rs when compiled in, else ring. Chosen by the compiler,
+/// never read from rustls's process-wide default, so it cannot panic at run time.
+fn tls_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    let p = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let p = rustls::crypto::ring::default_provider();
+    p
 }
 
 type Resp = Response<Full<Bytes>>;

@@ -37,6 +37,9 @@ pub struct TrustedIssuer {
     pub algorithms: Vec<Algorithm>,
     /// Scopes it may request. Default: none (a request with `scope` is `invalid_scope`).
     pub scopes: Vec<String>,
+    /// The `aud` its assertions must name. Default (`None`): this service's token endpoint
+    /// URL or its issuer identifier (RFC 7523 section 3, item 3).
+    pub audience: Option<String>,
 }
 
 impl TrustedIssuer {
@@ -47,12 +50,20 @@ impl TrustedIssuer {
             keys,
             algorithms: Vec::new(),
             scopes: Vec::new(),
+            audience: None,
         }
     }
 
     /// Accept only these algorithms.
     pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algs.into_iter().collect();
+        self
+    }
+
+    /// The `aud` this issuer's assertions must name, instead of the token endpoint URL or
+    /// issuer identifier.
+    pub fn audience(mut self, aud: impl Into<String>) -> Self {
+        self.audience = Some(aud.into());
         self
     }
 
@@ -166,13 +177,17 @@ impl TokenServiceBuilder {
             let mut b = Validator::builder()
                 .shared_key_source(t.keys.clone())
                 .issuer(t.issuer.clone())
-                .audience(token_endpoint.clone())
-                .audience(self.issuer.clone())
                 .require("sub")
                 .leeway(self.leeway)
                 .clock(SharedClock(clock.clone()))
                 // RFC 7523 assertions are small; 16 KiB bounds the work per request.
                 .limits(Limits::default());
+            b = match &t.audience {
+                Some(aud) => b.audience(aud.clone()),
+                None => b
+                    .audience(token_endpoint.clone())
+                    .audience(self.issuer.clone()),
+            };
             if self.require_jti {
                 b = b.require("jti");
             }
@@ -472,9 +487,10 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// Lets validators read the key manager's shared clock.
+/// A shared clock that is itself a [`Clock`], for builders that take a clock by value
+/// (`jwt_validate::ValidatorBuilder::clock`): every holder reads the same time.
 #[derive(Debug, Clone)]
-pub(crate) struct SharedClock(pub(crate) Arc<dyn Clock>);
+pub struct SharedClock(pub Arc<dyn Clock>);
 
 impl Clock for SharedClock {
     fn now(&self) -> Duration {
