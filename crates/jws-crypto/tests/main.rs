@@ -1,8 +1,10 @@
-//! Integration tests for jws-crypto, one binary: RFC examples, key checks, Wycheproof.
+//! Integration tests for jws-crypto, one binary: RFC examples, key checks, Wycheproof
+//! (primitive and JOSE-level), proptest laws, and the `sign` feature.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod keys;
 mod rfc;
+mod roundtrip;
 #[cfg(feature = "sign")]
 mod sign;
 mod wycheproof_jose;
