@@ -70,6 +70,48 @@ impl Default for CacheConfig {
     }
 }
 
+impl CacheConfig {
+    /// Sets the TTL used without caching headers and the clamp applied to the headers' TTL.
+    pub fn with_ttl(mut self, default: Duration, min: Duration, max: Duration) -> Self {
+        self.default_ttl = default;
+        self.min_ttl = min;
+        self.max_ttl = max;
+        self
+    }
+    /// Sets [`CacheConfig::refresh_ahead`].
+    pub fn with_refresh_ahead(mut self, d: Duration) -> Self {
+        self.refresh_ahead = d;
+        self
+    }
+    /// Sets [`CacheConfig::max_staleness`].
+    pub fn with_max_staleness(mut self, d: Duration) -> Self {
+        self.max_staleness = d;
+        self
+    }
+    /// Sets [`CacheConfig::cooldown`].
+    pub fn with_cooldown(mut self, d: Duration) -> Self {
+        self.cooldown = d;
+        self
+    }
+    /// Sets [`CacheConfig::backoff_initial`] and [`CacheConfig::backoff_max`].
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff_initial = initial;
+        self.backoff_max = max;
+        self
+    }
+    /// Sets [`CacheConfig::negative_ttl`] and [`CacheConfig::negative_capacity`].
+    pub fn with_negative_cache(mut self, ttl: Duration, capacity: usize) -> Self {
+        self.negative_ttl = ttl;
+        self.negative_capacity = capacity;
+        self
+    }
+    /// Sets [`CacheConfig::background`].
+    pub fn with_background(mut self, on: bool) -> Self {
+        self.background = on;
+        self
+    }
+}
+
 /// How usable a source's keys are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,0 +1,718 @@
+//! The cache behind the real validator: what validation returns and how many requests the
+//! identity provider got, with an injected clock (no test sleeps through a TTL or cooldown).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jwk_core::Algorithm;
+use jwks_fetch::{CacheConfig, DiscoveryKind, Event, Health, RemoteJwks};
+use jwt_validate::{Error, Policy, Validator};
+
+use crate::support::*;
+
+/// Drains the events received so far.
+fn events(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e);
+    }
+    out
+}
+
+fn fixed(doc: String) -> Handler {
+    handler(move |_, _| json(doc.clone()))
+}
+
+/// A token whose header names `kid`, with a well-formed but meaningless signature: enough
+/// for key lookup, which happens before any signature check.
+fn unsigned_token(kid: &str) -> String {
+    let header = format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#);
+    format!(
+        "{}.{}.{}",
+        jwk_core::b64::encode(header.as_bytes()),
+        jwk_core::b64::encode(br#"{"iss":"https://idp.test","exp":4102444800}"#),
+        jwk_core::b64::encode(&[7u8; 64])
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_start_with_1000_concurrent_validations_makes_one_request() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let server = Server::raw(handler(move |_, _| {
+        Reply::Delay(Duration::from_millis(100), Box::new(json(doc.clone())))
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let token = Arc::new(k1.token());
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let v = v.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move { check(&v, &token).await }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), "valid");
+    }
+    assert_eq!(server.hits(), 1);
+    let stats = src.stats();
+    assert_eq!((stats.fetches, stats.updates, stats.requests), (1, 1, 1));
+    assert_eq!(stats.key_count, 1);
+    assert_eq!(stats.health, Health::Fresh);
+}
+
+#[tokio::test]
+async fn cold_start_while_the_provider_is_down() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(handler(|_, _| status(500))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let token = k1.token();
+    for _ in 0..10 {
+        assert_eq!(check(&v, &token).await, "jwks_unavailable");
+    }
+    // One attempt; the others fail fast inside the backoff.
+    assert_eq!(server.hits(), 1);
+    match v.validate_async(&token).await {
+        Err(Error::JwksUnavailable(e)) => {
+            assert!(e.message.contains("http_status"), "{}", e.message);
+            assert!(e.retry_after.is_some_and(|d| d <= secs(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(src.health(), Health::Unavailable);
+    // After the backoff, one more attempt per validation burst.
+    clock.advance(secs(1));
+    assert_eq!(check(&v, &token).await, "jwks_unavailable");
+    assert_eq!(check(&v, &token).await, "jwks_unavailable");
+    assert_eq!(server.hits(), 2);
+    assert_eq!(src.stats().consecutive_failures, 2);
+    // Recovery.
+    server.set(fixed(jwks(&[&k1])));
+    clock.advance(secs(300));
+    assert_eq!(check(&v, &token).await, "valid");
+    assert_eq!(server.hits(), 3);
+    assert_eq!(src.stats().consecutive_failures, 0);
+
+    // Nothing listening at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let src = source(&format!("http://127.0.0.1:{port}/jwks"), &clock);
+    let v = validator(&src);
+    match v.validate_async(&token).await {
+        Err(Error::JwksUnavailable(e)) => assert!(e.message.contains("connect_failed")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn outage_serves_stale_keys_up_to_max_staleness() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let token = k1.token();
+    assert_eq!(check(&v, &token).await, "valid");
+    server.set(handler(|_, _| status(500)));
+    // Past the TTL (10 min by default): stale, still served, no request from validation.
+    clock.advance(secs(601));
+    assert_eq!(src.health(), Health::Stale);
+    assert_eq!(check(&v, &token).await, "valid");
+    assert_eq!(server.hits(), 1);
+    // Scheduled refreshes fail with growing backoff; keys keep validating throughout.
+    let mut attempts = 0;
+    for _ in 0..40 {
+        if let Some(r) = src.tick().await {
+            assert_eq!(r.unwrap_err().code(), "http_status");
+            attempts += 1;
+        }
+        assert_eq!(check(&v, &token).await, "valid");
+        clock.advance(secs(60));
+    }
+    assert_eq!(server.hits(), 1 + attempts);
+    // Backoff doubles up to 5 min: 40 min of outage cannot take more than ~15 attempts.
+    assert!((8..=20).contains(&attempts), "{attempts}");
+    let stats = src.stats();
+    assert_eq!(stats.health, Health::Stale);
+    assert_eq!(stats.key_count, 1);
+    assert!(stats.staleness.unwrap() >= secs(40 * 60));
+    assert_eq!(
+        stats.last_error.as_ref().map(|e| e.code()),
+        Some("http_status")
+    );
+    assert!(stats.last_success.is_some());
+    // Past 24 h of staleness the keys are no longer used.
+    clock.advance(secs(24 * 3600));
+    assert_eq!(src.health(), Health::Unavailable);
+    assert_eq!(check(&v, &token).await, "jwks_unavailable");
+    // And recovery brings them back.
+    server.set(fixed(jwks(&[&k1])));
+    clock.advance(secs(600));
+    assert_eq!(check(&v, &token).await, "valid");
+}
+
+#[tokio::test]
+async fn retry_after_on_429_and_503_is_honoured_and_clamped() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(handler(|_, _| {
+        with_headers(429, &[("retry-after", "120")], "")
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let token = k1.token();
+    match v.validate_async(&token).await {
+        Err(Error::JwksUnavailable(e)) => assert_eq!(e.retry_after, Some(secs(120))),
+        other => panic!("{other:?}"),
+    }
+    server.set(fixed(jwks(&[&k1])));
+    clock.advance(secs(119));
+    // No request before Retry-After, whatever arrives.
+    assert_eq!(check(&v, &token).await, "jwks_unavailable");
+    assert!(src.tick().await.is_none());
+    assert_eq!(server.hits(), 1);
+    clock.advance(secs(1));
+    assert_eq!(check(&v, &token).await, "valid");
+    assert_eq!(server.hits(), 2);
+
+    // 503 asking for 11 days while keys are held: clamped to 10 min, keys still served.
+    server.set(handler(|_, _| {
+        with_headers(503, &[("retry-after", "999999")], "")
+    }));
+    clock.advance(secs(600));
+    assert_eq!(
+        src.tick().await.unwrap().unwrap_err().code(),
+        "rate_limited"
+    );
+    assert_eq!(server.hits(), 3);
+    assert_eq!(src.stats().retry_in, Some(secs(600)));
+    assert_eq!(check(&v, &token).await, "valid");
+    clock.advance(secs(599));
+    assert!(src.tick().await.is_none());
+    assert_eq!(
+        check(&v, &TestKey::new("new").token()).await,
+        "jwks_unavailable"
+    );
+    assert_eq!(server.hits(), 3);
+    clock.advance(secs(1));
+    assert!(src.tick().await.is_some());
+    assert_eq!(server.hits(), 4);
+}
+
+#[tokio::test]
+async fn rotation_new_removed_and_replaced_keys() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let mut rx = src.subscribe();
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    assert_eq!(server.hits(), 1);
+
+    // A new kid is picked up on first sight, with a no-cache request.
+    server.set(fixed(jwks(&[&k1, &k2])));
+    assert_eq!(check(&v, &k2.token()).await, "valid");
+    assert_eq!(server.hits(), 2);
+    assert_eq!(
+        server.requests()[1].header("cache-control"),
+        Some("no-cache")
+    );
+    assert_eq!(server.requests()[0].header("cache-control"), None);
+    let ev = events(&mut rx);
+    match &ev[..] {
+        [Event::Updated { diff: d1, .. }, Event::Updated { diff: d2, stats }] => {
+            assert_eq!(d1.added, ["k1"]);
+            assert_eq!(d2.added, ["k2"]);
+            assert!(d2.removed.is_empty() && d2.changed.is_empty());
+            assert_eq!(stats.key_count, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A removed key goes at the next good refresh.
+    server.set(fixed(jwks(&[&k2])));
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    clock.advance(secs(600));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(server.hits(), 3);
+    assert_eq!(server.requests()[2].header("cache-control"), None);
+    match &events(&mut rx)[..] {
+        [Event::Updated { diff, .. }] => assert_eq!(diff.removed, ["k1"]),
+        other => panic!("{other:?}"),
+    }
+    // Unknown now: one refetch (cooldown not running), then key_not_found.
+    assert_eq!(check(&v, &k1.token()).await, "key_not_found");
+    assert_eq!(server.hits(), 4);
+
+    // The same kid with new key material: reported as changed; old tokens stop verifying.
+    let k2b = TestKey::new("k2");
+    server.set(fixed(jwks(&[&k2b])));
+    clock.advance(secs(600));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(server.hits(), 5);
+    let ev = events(&mut rx);
+    let last = ev.last().unwrap();
+    match last {
+        Event::Updated { diff, stats } => {
+            assert_eq!(diff.changed, ["k2"]);
+            assert_eq!(stats.last_diff.as_ref(), Some(diff));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(check(&v, &k2.token()).await, "bad_signature");
+    assert_eq!(check(&v, &k2b.token()).await, "valid");
+    // A known kid never triggers a fetch, even with a bad signature.
+    assert_eq!(server.hits(), 5);
+}
+
+#[tokio::test]
+async fn unknown_kids_cooldown_and_negative_cache() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let cfg = cache().with_ttl(secs(60), secs(60), secs(60)); // refresh at 30 s
+    let src = source_with(&server.url("/jwks"), &clock, cfg, http_config());
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    // A scheduled refresh does not start the cooldown.
+    clock.advance(secs(31));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(server.hits(), 2);
+    // The first unknown kid refetches at once...
+    assert_eq!(check(&v, &unsigned_token("x1")).await, "key_not_found");
+    assert_eq!(server.hits(), 3);
+    // ...the next ones inside the cooldown fail fast.
+    for kid in ["x2", "x3", "x1"] {
+        assert_eq!(check(&v, &unsigned_token(kid)).await, "key_not_found");
+    }
+    assert_eq!(server.hits(), 3);
+    clock.advance(secs(30));
+    // x1 was absent from a fresh fetch: remembered, no request.
+    assert_eq!(check(&v, &unsigned_token("x1")).await, "key_not_found");
+    assert_eq!(server.hits(), 3);
+    // x2 was never fetched for: the cooldown is over, one request.
+    assert_eq!(check(&v, &unsigned_token("x2")).await, "key_not_found");
+    assert_eq!(server.hits(), 4);
+    let stats = src.stats();
+    assert_eq!(stats.forced_refreshes, 2);
+    // x2 and x3 inside the cooldown; x1 twice from the negative cache.
+    assert_eq!(stats.cooldown_skips, 2);
+    assert_eq!(stats.negative_hits, 2);
+    // Known keys were never affected.
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+}
+
+#[tokio::test]
+async fn flood_of_100_000_random_kids_is_one_request_per_cooldown() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let good = k1.token();
+    assert_eq!(check(&v, &good).await, "valid");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..100_000u32 {
+        if i % 1000 == 0 {
+            // 100 s of flood in all: at most 4 cooldown windows of 30 s.
+            clock.advance(secs(1));
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let code = check(&v, &unsigned_token(&format!("{x:016x}"))).await;
+        assert_eq!(code, "key_not_found");
+        if i % 10_000 == 0 {
+            assert_eq!(check(&v, &good).await, "valid");
+        }
+    }
+    let forced = server.hits() - 1;
+    assert!((1..=4).contains(&forced), "{forced} refetches");
+    assert_eq!(src.stats().forced_refreshes, forced as u64);
+}
+
+#[tokio::test]
+async fn header_policy_failures_never_fetch() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let hs = {
+        let header = jwk_core::b64::encode(br#"{"alg":"HS256","kid":"k9"}"#);
+        format!("{header}.{}.AAAA", jwk_core::b64::encode(br#"{"iss":"x"}"#))
+    };
+    let none = {
+        let header = jwk_core::b64::encode(br#"{"alg":"none"}"#);
+        format!("{header}.{}.", jwk_core::b64::encode(br#"{"iss":"x"}"#))
+    };
+    for t in [hs.as_str(), none.as_str(), "garbage", "a.b.c"] {
+        assert_ne!(check(&v, t).await, "valid");
+    }
+    // Routed by issuer: an untrusted iss never reaches a key source.
+    let routed = Validator::builder()
+        .route(
+            ISS,
+            Arc::new(src.clone()),
+            Policy::new().algorithms([Algorithm::Es256]),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        check(&routed, &k1.token_as("k1", "https://evil.test")).await,
+        "issuer_mismatch"
+    );
+    assert_eq!(server.hits(), 0);
+    assert_eq!(check(&routed, &k1.token()).await, "valid");
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn refresh_ahead_runs_in_the_background() {
+    let k1 = TestKey::new("k1");
+    let k2 = TestKey::new("k2");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source_with(
+        &server.url("/jwks"),
+        &clock,
+        CacheConfig::default(),
+        http_config(),
+    );
+    let v = validator(&src);
+    let mut rx = src.subscribe();
+    // The background task loads at start.
+    let first = tokio::time::timeout(secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, Event::Updated { .. }));
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    assert_eq!(server.hits(), 1);
+    server.set(fixed(jwks(&[&k1, &k2])));
+    // Refresh ahead: 1 min before the 10 min TTL, nobody waiting on it.
+    assert_eq!(src.next_refresh_in(), Some(secs(540)));
+    clock.advance(secs(539));
+    tokio::task::yield_now().await;
+    assert_eq!(server.hits(), 1);
+    clock.advance(secs(1));
+    match tokio::time::timeout(secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        Event::Updated { diff, .. } => assert_eq!(diff.added, ["k2"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.hits(), 2);
+    assert_eq!(src.health(), Health::Fresh);
+    // k2 was picked up by the scheduled refresh: no forced fetch.
+    assert_eq!(check(&v, &k2.token()).await, "valid");
+    assert_eq!(server.hits(), 2);
+    assert_eq!(src.stats().forced_refreshes, 0);
+}
+
+#[tokio::test]
+async fn a_bad_document_never_replaces_a_good_one() {
+    let k1 = TestKey::new("k1");
+    let good = jwks(&[&k1]);
+    let server = Server::raw(fixed(good.clone())).await;
+    let clock = clock();
+    let fetch = http_config().with_request_timeout(Duration::from_millis(300));
+    let src = source_with(&server.url("/jwks"), &clock, cache(), fetch);
+    let v = validator(&src);
+    let token = k1.token();
+    assert_eq!(check(&v, &token).await, "valid");
+    let keys = src.keys().unwrap();
+    let cases: Vec<(Reply, &str)> = vec![
+        (status(500), "http_status"),
+        (json("{"), "bad_document"),
+        (json("null"), "bad_document"),
+        (json("{}"), "bad_document"),
+        (json(r#"{"keys":null}"#), "bad_document"),
+        (json(r#"{"keys":[null]}"#), "no_usable_keys"),
+        (
+            with_headers(200, &[("content-type", "text/html")], "<html>Sign in</html>"),
+            "content_type",
+        ),
+        (Reply::Hang, "timeout"),
+        (
+            Reply::Raw(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n".to_vec()),
+            "too_large",
+        ),
+        (Reply::Raw(b"garbage\r\n\r\n".to_vec()), "http_protocol"),
+    ];
+    let n = cases.len();
+    let replies = Arc::new(std::sync::Mutex::new(
+        cases
+            .into_iter()
+            .map(|(r, c)| (Some(r), c))
+            .collect::<Vec<_>>(),
+    ));
+    let codes: Vec<&str> = replies.lock().unwrap().iter().map(|(_, c)| *c).collect();
+    let shared = replies.clone();
+    server.set(handler(move |i, _| {
+        shared.lock().unwrap()[i - 1].0.take().unwrap()
+    }));
+    for (i, want) in codes.iter().enumerate() {
+        clock.advance(secs(3600));
+        let r = src.tick().await.expect("due");
+        assert_eq!(r.unwrap_err().code(), *want, "case {i}");
+        assert!(Arc::ptr_eq(&src.keys().unwrap(), &keys), "case {i}");
+        assert_eq!(check(&v, &token).await, "valid", "case {i}");
+    }
+    assert_eq!(server.hits(), 1 + n);
+    assert_eq!(src.stats().failures, n as u64);
+}
+
+#[tokio::test]
+async fn an_empty_set_after_a_good_one_is_accepted() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let mut rx = src.subscribe();
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    server.set(fixed(r#"{"keys":[]}"#.into()));
+    clock.advance(secs(600));
+    assert!(src.tick().await.unwrap().is_ok());
+    match events(&mut rx).last().unwrap() {
+        Event::Updated { diff, stats } => {
+            assert_eq!(diff.removed, ["k1"]);
+            assert_eq!(stats.key_count, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(check(&v, &k1.token()).await, "key_not_found");
+    assert_eq!(server.hits(), 3);
+}
+
+#[tokio::test]
+async fn flapping_never_leaves_the_keys_empty() {
+    let ka = TestKey::new("a");
+    let kb = TestKey::new("b");
+    let (doc_a, doc_b) = (jwks(&[&ka]), jwks(&[&kb]));
+    // 200 / 500 alternating.
+    let server = Server::raw(handler(move |n, _| {
+        if n % 2 == 0 {
+            json(doc_a.clone())
+        } else {
+            status(500)
+        }
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    assert_eq!(check(&v, &ka.token()).await, "valid");
+    for _ in 0..20 {
+        clock.advance(secs(600));
+        let _ = src.tick().await;
+        assert!(!src.keys().unwrap().is_empty());
+        assert_eq!(check(&v, &ka.token()).await, "valid");
+    }
+    assert_eq!(server.hits(), 21);
+
+    // Two key sets alternating.
+    let (doc_a, doc_b2) = (jwks(&[&ka]), doc_b.clone());
+    let server = Server::raw(handler(move |n, _| {
+        json(if n % 2 == 0 {
+            doc_a.clone()
+        } else {
+            doc_b2.clone()
+        })
+    }))
+    .await;
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    assert_eq!(check(&v, &ka.token()).await, "valid");
+    for round in 0..20 {
+        clock.advance(secs(600));
+        assert!(src.tick().await.unwrap().is_ok());
+        let keys = src.keys().unwrap();
+        assert_eq!(keys.len(), 1, "round {round}");
+        for t in [ka.token(), kb.token()] {
+            let code = check(&v, &t).await;
+            assert!(code == "valid" || code == "key_not_found", "{code}");
+        }
+        assert!(!src.keys().unwrap().is_empty());
+    }
+    // 1 + 20 scheduled, plus at most one forced refetch per round (cooldown 30 s < 600 s).
+    assert!(server.hits() <= 1 + 20 + 20, "{}", server.hits());
+}
+
+#[tokio::test]
+async fn not_modified_renews_freshness_without_reparsing() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let server = Server::raw(handler(move |_, req| {
+        if req.header("if-none-match") == Some("\"v1\"") {
+            with_headers(304, &[("cache-control", "max-age=300")], "")
+        } else {
+            with_headers(
+                200,
+                &[
+                    ("content-type", "application/json"),
+                    ("etag", "\"v1\""),
+                    ("cache-control", "max-age=300"),
+                ],
+                doc.clone(),
+            )
+        }
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    let before = src.keys().unwrap();
+    assert_eq!(src.stats().expires_in, Some(secs(300)));
+    assert_eq!(src.next_refresh_in(), Some(secs(240)));
+    clock.advance(secs(240));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(server.hits(), 2);
+    assert_eq!(server.requests()[1].header("if-none-match"), Some("\"v1\""));
+    let stats = src.stats();
+    assert_eq!((stats.not_modified, stats.updates), (1, 1));
+    assert_eq!(stats.expires_in, Some(secs(300)));
+    assert!(Arc::ptr_eq(&before, &src.keys().unwrap()));
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+}
+
+#[tokio::test]
+async fn ttl_from_headers_is_clamped() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let server = Server::raw(handler(move |n, _| {
+        let cc = ["max-age=5", "max-age=999999", "no-store"][n % 3];
+        with_headers(
+            200,
+            &[("content-type", "application/json"), ("cache-control", cc)],
+            doc.clone(),
+        )
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    for want in [60, 3600, 60] {
+        src.refresh_now().await.unwrap();
+        assert_eq!(src.stats().expires_in, Some(secs(want)));
+    }
+    assert_eq!(server.hits(), 3);
+}
+
+#[tokio::test]
+async fn discovery_then_keys_and_wrong_issuer() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let server = Server::raw(handler(move |_, req| {
+        let port = req
+            .header("host")
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let me = format!("http://127.0.0.1:{port}");
+        match req.path.as_str() {
+            "/good/.well-known/openid-configuration" => json(format!(
+                r#"{{"issuer":"{me}/good","jwks_uri":"{me}/good/jwks"}}"#
+            )),
+            "/bad/.well-known/openid-configuration" => json(format!(
+                r#"{{"issuer":"{me}/evil","jwks_uri":"{me}/good/jwks"}}"#
+            )),
+            "/good/jwks" => json(doc.clone()),
+            _ => status(404),
+        }
+    }))
+    .await;
+    let clock = clock();
+    let issuer = server.url("/good");
+    let src = RemoteJwks::discover(&issuer, DiscoveryKind::OpenId)
+        .fetch_config(http_config())
+        .cache_config(cache())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let v = Validator::builder()
+        .key_source(src.clone())
+        .algorithms([Algorithm::Es256])
+        .issuer(&issuer)
+        .build()
+        .unwrap();
+    assert_eq!(check(&v, &k1.token_as("k1", &issuer)).await, "valid");
+    assert_eq!(server.hits(), 2);
+    assert_eq!(src.stats().jwks_uri, Some(server.url("/good/jwks")));
+    // Later refreshes go straight to the JWKS URL.
+    clock.advance(secs(600));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(server.hits(), 3);
+
+    let bad_issuer = server.url("/bad");
+    let src = RemoteJwks::discover(&bad_issuer, DiscoveryKind::OpenId)
+        .fetch_config(http_config())
+        .cache_config(cache())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let v = Validator::builder()
+        .key_source(src.clone())
+        .algorithms([Algorithm::Es256])
+        .issuer(&bad_issuer)
+        .build()
+        .unwrap();
+    assert_eq!(
+        check(&v, &k1.token_as("k1", &bad_issuer)).await,
+        "jwks_unavailable"
+    );
+    assert_eq!(server.hits(), 4);
+    assert_eq!(
+        src.stats().last_error.map(|e| e.code()),
+        Some("issuer_mismatch")
+    );
+    assert_eq!(src.stats().jwks_uri, None);
+}
+
+#[tokio::test]
+async fn several_issuers_each_with_their_own_cache() {
+    let ka = TestKey::new("ka");
+    let kb = TestKey::new("kb");
+    let server_a = Server::raw(fixed(jwks(&[&ka]))).await;
+    let server_b = Server::raw(fixed(jwks(&[&kb]))).await;
+    let clock = clock();
+    let src_a = source(&server_a.url("/jwks"), &clock);
+    let src_b = source(&server_b.url("/jwks"), &clock);
+    let es = || Policy::new().algorithms([Algorithm::Es256]);
+    let v = Validator::builder()
+        .route("https://a.test", Arc::new(src_a.clone()), es())
+        .route("https://b.test", Arc::new(src_b.clone()), es())
+        .build()
+        .unwrap();
+    assert_eq!(
+        check(&v, &ka.token_as("ka", "https://a.test")).await,
+        "valid"
+    );
+    assert_eq!(
+        check(&v, &kb.token_as("kb", "https://b.test")).await,
+        "valid"
+    );
+    // B's key presented as A's: looked up in A's cache only.
+    assert_eq!(
+        check(&v, &kb.token_as("kb", "https://a.test")).await,
+        "key_not_found"
+    );
+    assert_eq!((server_a.hits(), server_b.hits()), (2, 1));
+    let (sa, sb) = (src_a.stats(), src_b.stats());
+    assert_eq!((sa.forced_refreshes, sb.forced_refreshes), (1, 0));
+    assert_eq!((sa.key_count, sb.key_count), (1, 1));
+    assert_ne!(sa.source, sb.source);
+}
