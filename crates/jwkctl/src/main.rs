@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod decode;
 mod input;
 mod inspect;
+mod issuer;
 mod keys;
 mod output;
 mod verify;
@@ -35,6 +36,17 @@ enum Command {
     Jwks(JwksCommand),
     /// Print a token's header and claims WITHOUT verifying anything.
     Decode(decode::Args),
+    /// Run the token service (JWKS, discovery, RFC 7523 token endpoint) from a TOML file.
+    Serve(issuer::serve::Args),
+    /// Generate a signing key (PKCS#8 PEM) and print its public JWK.
+    Keygen(issuer::keygen::Args),
+    /// Sign a JWT with a PKCS#8 key (for testing).
+    Sign(issuer::sign::Args),
+    /// Run the whole JWT Bearer flow on loopback, step by step (the README's demo).
+    Demo(issuer::demo::Args),
+    /// Load-test the token endpoint on loopback (used by `cargo xtask load`).
+    #[command(hide = true)]
+    Load(issuer::load::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,5 +61,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(*args),
         Command::Jwks(JwksCommand::Inspect(args)) => inspect::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Serve(args) => issuer::serve::run(args),
+        Command::Keygen(args) => issuer::keygen::run(args),
+        Command::Sign(args) => issuer::sign::run(args),
+        Command::Demo(args) => issuer::demo::run(args),
+        Command::Load(args) => issuer::load::run(args),
     }
 }

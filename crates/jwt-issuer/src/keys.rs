@@ -663,7 +663,7 @@ fn parse_name(name: &str) -> Option<(KeyKind, i64)> {
 }
 
 /// PKCS#8 DER as a PEM `PRIVATE KEY` block (RFC 7468 section 10), 64 columns.
-pub(crate) fn pkcs8_pem(der: &[u8]) -> String {
+pub fn pkcs8_pem(der: &[u8]) -> String {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
@@ -704,6 +704,30 @@ fn check_private(meta: &fs::Metadata) -> Result<(), String> {
 #[cfg(not(unix))]
 fn check_private(_meta: &fs::Metadata) -> Result<(), String> {
     Ok(())
+}
+
+/// Writes a private key file with owner-only permissions. Fails (`key_dir`) when `path`
+/// exists: a key file is never replaced.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::key_dir(path, "not a file name"))?;
+    if path.exists() {
+        return Err(Error::key_dir(path, "exists; not replaced"));
+    }
+    write_new_private(dir, name, bytes)
+}
+
+impl KeyKind {
+    /// The key file name the manager uses for a key of this kind created at `created`.
+    pub fn file_name(self, created: i64) -> String {
+        format!("{}-{created}.pem", self.prefix())
+    }
 }
 
 /// Writes `bytes` to `dir/name` with owner-only permissions, never replacing an existing file:

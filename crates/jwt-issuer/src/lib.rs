@@ -19,7 +19,7 @@ pub use client::{form_encode, ClientError, LoopbackClient, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use keys::{
-    sign_compact, FileProblem, JwksDocument, KeyKind, KeyManager, KeyManagerBuilder, KeyStatus,
+    pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager, KeyManagerBuilder, KeyStatus,
     SigningKey,
 };
 pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};

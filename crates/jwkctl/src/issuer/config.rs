@@ -1,0 +1,228 @@
+//! The `jwkctl serve` configuration file (TOML).
+//!
+//! ```toml
+//! # Where to listen. Default "127.0.0.1:8080".
+//! listen = "0.0.0.0:8443"
+//! # This service's issuer identifier: `iss` of its tokens and the base of its URLs.
+//! issuer = "https://sts.example.com"
+//! # Optional: the URL assertions must name in `aud`. Default "<issuer>/oauth2/token".
+//! # token_endpoint = "https://sts.example.com/oauth2/token"
+//! # Signing algorithms, published in this order; the first signs access tokens.
+//! # RS*/PS* share one RSA key (kids "<thumbprint>_RS256", "_PS256"). Default ["RS256"].
+//! algorithms = ["RS256", "PS256", "ES256", "EdDSA"]
+//! # Key directory: PKCS#8 PEM files, owner-only. Shared by every instance.
+//! key_dir = "/var/lib/jwkctl/keys"
+//! # RSA modulus size for new keys. Default 2048.
+//! rsa_bits = 2048
+//! # Durations: an integer (seconds) or a string with s, m, h or d ("90s", "10m", "7d").
+//! # How long each key signs. Default "7d".
+//! rotation_period = "7d"
+//! # How long a new key is published before it signs; also the JWKS max-age. Default "1h".
+//! prepublish = "1h"
+//! # Access token lifetime. Default "5m". Retired keys stay published this long plus leeway.
+//! access_token_lifetime = "5m"
+//! # `aud` of access tokens. Default: the issuer.
+//! access_token_audience = "https://api.example.com"
+//! # Longest assertion lifetime accepted (exp - iat). Default "10m".
+//! max_assertion_lifetime = "10m"
+//! # Clock-skew leeway. Default "60s".
+//! leeway = "60s"
+//! # Largest request body in bytes. Default 65536.
+//! max_body = 65536
+//! # Replay store bound (jti values held). Default 1000000.
+//! replay_capacity = 1000000
+//!
+//! # Optional HTTPS.
+//! [tls]
+//! cert = "/etc/jwkctl/cert.pem"
+//! key = "/etc/jwkctl/key.pem"
+//!
+//! # One table per identity provider whose assertions are accepted.
+//! [[trusted_issuers]]
+//! issuer = "https://idp.example.com"
+//! # Either its JWKS URL ...
+//! jwks_uri = "https://idp.example.com/oauth2/jwks"
+//! # ... or `discovery = true` to read it from <issuer>/.well-known/openid-configuration.
+//! # Algorithms accepted from it. Default: every asymmetric algorithm.
+//! algorithms = ["RS256", "PS256"]
+//! # The `aud` its assertions must name. Default: token_endpoint or issuer.
+//! # audience = "https://sts.example.com/oauth2/token"
+//! # Scopes it may request. Default: none.
+//! scopes = ["read", "write"]
+//! # Extra CA certificate (PEM) for its HTTPS server. Optional.
+//! # ca_file = "/etc/jwkctl/idp-ca.pem"
+//! # Allow plain http:// to a loopback address (tests only). Default false.
+//! # allow_http_loopback = false
+//! ```
+
+use core::time::Duration;
+use std::path::PathBuf;
+
+use jwk_core::Algorithm;
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    #[serde(default = "default_listen")]
+    pub(crate) listen: String,
+    pub(crate) issuer: String,
+    pub(crate) token_endpoint: Option<String>,
+    #[serde(default = "default_algorithms")]
+    pub(crate) algorithms: Vec<String>,
+    pub(crate) key_dir: PathBuf,
+    #[serde(default = "default_rsa_bits")]
+    pub(crate) rsa_bits: usize,
+    #[serde(default)]
+    pub(crate) rotation_period: Option<Span>,
+    #[serde(default)]
+    pub(crate) prepublish: Option<Span>,
+    #[serde(default)]
+    pub(crate) access_token_lifetime: Option<Span>,
+    pub(crate) access_token_audience: Option<String>,
+    #[serde(default)]
+    pub(crate) max_assertion_lifetime: Option<Span>,
+    #[serde(default)]
+    pub(crate) leeway: Option<Span>,
+    pub(crate) max_body: Option<usize>,
+    pub(crate) replay_capacity: Option<usize>,
+    pub(crate) tls: Option<Tls>,
+    #[serde(default)]
+    pub(crate) trusted_issuers: Vec<Trusted>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Tls {
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+}
+
+/// One `[[trusted_issuers]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Trusted {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: Option<String>,
+    #[serde(default)]
+    pub(crate) discovery: bool,
+    #[serde(default)]
+    pub(crate) algorithms: Vec<String>,
+    pub(crate) audience: Option<String>,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) allow_http_loopback: bool,
+}
+
+/// A duration: integer seconds or `"<n>s|m|h|d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "SpanRepr")]
+pub(crate) struct Span(pub(crate) Duration);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SpanRepr {
+    Secs(u64),
+    Text(String),
+}
+
+impl TryFrom<SpanRepr> for Span {
+    type Error = String;
+    fn try_from(r: SpanRepr) -> Result<Span, String> {
+        match r {
+            SpanRepr::Secs(s) => Ok(Span(Duration::from_secs(s))),
+            SpanRepr::Text(t) => parse_span(&t).map(Span),
+        }
+    }
+}
+
+/// `"90s"`, `"10m"`, `"1h"`, `"7d"`, or digits alone (seconds).
+pub(crate) fn parse_span(t: &str) -> Result<Duration, String> {
+    let t = t.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("duration {t:?}: expected a number then s, m, h or d"))?;
+    let mul = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("duration {t:?}: unit must be s, m, h or d")),
+    };
+    n.checked_mul(mul)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration {t:?} is too large"))
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into()]
+}
+
+fn default_rsa_bits() -> usize {
+    2048
+}
+
+impl Config {
+    /// Parses the TOML text.
+    pub(crate) fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Algorithm names as parsed; an unknown name is an error here, not later.
+pub(crate) fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+    names
+        .iter()
+        .map(|n| match Algorithm::parse(n) {
+            Algorithm::Unknown(_) | Algorithm::None => Err(format!("unknown algorithm {n:?}")),
+            a => Ok(a),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans() {
+        assert_eq!(parse_span("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_span("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_span("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_span("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_span("1w").is_err());
+        assert!(parse_span("m").is_err());
+        assert!(parse_span("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        // The example in this module's docs, minus the comment markers.
+        let doc: String = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&doc).unwrap();
+        assert_eq!(c.algorithms, ["RS256", "PS256", "ES256", "EdDSA"]);
+        assert_eq!(c.trusted_issuers.len(), 1);
+        assert_eq!(c.prepublish, Some(Span(Duration::from_secs(3600))));
+        assert!(c.tls.is_some());
+        assert!(Config::parse("issuer = \"x\"\nkey_dir = \"k\"\nbogus = 1").is_err());
+    }
+}

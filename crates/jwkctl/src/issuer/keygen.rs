@@ -1,0 +1,77 @@
+//! `jwkctl keygen`: a new signing key as a PKCS#8 PEM file, and its public JWK.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use jwk_core::{Algorithm, KeyUse};
+use jwt_issuer::{pkcs8_pem, write_private_file, KeyKind};
+
+use crate::output::{OK, UNDECIDED};
+
+/// Generate a signing key (PKCS#8 PEM, owner-only) and print its public JWK.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The algorithm the key is for: RS256, PS256 (RSA), ES256, ES384 or EdDSA.
+    #[arg(long, default_value = "ES256")]
+    alg: String,
+    /// RSA modulus size.
+    #[arg(long, default_value_t = 2048)]
+    rsa_bits: usize,
+    /// Write the private key here (never replaces a file). Without it, or `--key-dir`, the
+    /// PEM goes to stdout and the JWK to stderr.
+    #[arg(long, value_name = "FILE", conflicts_with = "key_dir")]
+    out: Option<PathBuf>,
+    /// Write the key into a `jwkctl serve` key directory as `<kind>-<now>.pem`.
+    #[arg(long, value_name = "DIR")]
+    key_dir: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    match keygen(&args) {
+        Ok(()) => ExitCode::from(OK),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(UNDECIDED)
+        }
+    }
+}
+
+fn keygen(args: &Args) -> Result<(), String> {
+    let alg = Algorithm::parse(&args.alg);
+    let kind = KeyKind::of(&alg).ok_or_else(|| {
+        format!(
+            "{} cannot be a published signing key: use RS*, PS*, ES256, ES384 or EdDSA",
+            args.alg
+        )
+    })?;
+    let (signer, der) = jws_crypto::default_provider()
+        .generate(&alg, args.rsa_bits)
+        .map_err(|e| e.to_string())?;
+    let pem = pkcs8_pem(&der);
+    let mut jwk = signer.public_jwk();
+    jwk.kid = Some(format!("{}_{}", jwk.thumbprint(), alg.as_str()));
+    jwk.key_use = Some(KeyUse::Sig);
+    let target = match (&args.out, &args.key_dir) {
+        (Some(out), _) => Some(out.clone()),
+        (None, Some(dir)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            Some(dir.join(kind.file_name(i64::try_from(now).unwrap_or(0))))
+        }
+        (None, None) => None,
+    };
+    match target {
+        Some(path) => {
+            write_private_file(&path, pem.as_bytes()).map_err(|e| e.to_string())?;
+            eprintln!("private key written to {} (mode 0600)", path.display());
+            println!("{}", jwk.to_json());
+        }
+        None => {
+            print!("{pem}");
+            eprintln!("{}", jwk.to_json());
+        }
+    }
+    Ok(())
+}

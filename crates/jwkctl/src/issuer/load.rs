@@ -1,0 +1,294 @@
+//! `jwkctl load` (hidden; `cargo xtask load` calls it): a bounded loopback load run of the
+//! token endpoint, reporting exchanges per second, latency percentiles, and the crypto-bound
+//! limit `cores / (verify time + sign time)` they are measured against.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::time::Duration;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use jwk_core::Algorithm;
+use jwt_issuer::{
+    KeyManager, Listener, LoopbackClient, ServerOptions, SigningKey, TokenService, TrustedIssuer,
+    JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+};
+use serde_json::json;
+
+use super::{remote_jwks, runtime, TempDir};
+use crate::output::{OK, UNDECIDED};
+
+/// Load-test the token endpoint on 127.0.0.1 (bounded in time and requests).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Stop after this many seconds of load.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Algorithm of the identity provider's assertions (verified per exchange).
+    #[arg(long, default_value = "ES256")]
+    assertion_alg: String,
+    /// Algorithm of the access tokens (signed per exchange).
+    #[arg(long, default_value = "RS256")]
+    token_alg: String,
+    /// Upper bound on exchanges (assertions are minted before the clock starts).
+    #[arg(long, default_value_t = 200_000)]
+    max_requests: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    super::init_tracing("error");
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(UNDECIDED);
+        }
+    };
+    match rt.block_on(load(&args)) {
+        Ok(true) => ExitCode::from(OK),
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(UNDECIDED)
+        }
+    }
+}
+
+async fn load(args: &Args) -> Result<bool, String> {
+    let assertion_alg = Algorithm::parse(&args.assertion_alg);
+    let token_alg = Algorithm::parse(&args.token_alg);
+    let dirs = TempDir::new("load")?;
+    let open = |dir: std::path::PathBuf, alg: Algorithm| async move {
+        let b = KeyManager::builder(dir).algorithms([alg]);
+        tokio::task::spawn_blocking(move || b.open())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    };
+    let idp_keys = open(dirs.path().join("idp"), assertion_alg.clone()).await?;
+    let svc_keys = open(dirs.path().join("svc"), token_alg.clone()).await?;
+
+    // The identity provider only publishes its JWKS.
+    let idp_listener = Listener::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| e.to_string())?;
+    let idp_url = format!("http://{}", idp_listener.local_addr());
+    let idp_service = TokenService::builder(idp_url.clone(), idp_keys.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let idp = idp_listener.serve(idp_service, ServerOptions::default());
+
+    let listener = Listener::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr();
+    let svc_url = format!("http://{addr}");
+    let source = remote_jwks(&format!("{idp_url}{JWKS_PATH}"), None, true, false)?;
+    let service = TokenService::builder(svc_url.clone(), svc_keys.clone())
+        .trust(TrustedIssuer::new(idp_url.clone(), Arc::new(source)))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let token_endpoint = service.token_endpoint().to_owned();
+    let svc = listener.serve(service, ServerOptions::default());
+
+    // The crypto-bound limit: one verify of an assertion plus one access-token signature.
+    let idp_key = idp_keys.signing_key(None).map_err(|e| e.to_string())?;
+    let svc_key = svc_keys.signing_key(None).map_err(|e| e.to_string())?;
+    let (verify, sign) = {
+        let (i, s) = (idp_key.clone(), svc_key.clone());
+        tokio::task::spawn_blocking(move || crypto_times(&i, &s))
+            .await
+            .map_err(|e| e.to_string())??
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = cores as f64 / (verify + sign).as_secs_f64();
+
+    // Assertions minted up front (in parallel), enough for the run at the limit.
+    let wanted = ((limit * args.seconds as f64 * 1.2) as usize).clamp(100, args.max_requests);
+    let assertions = mint_all(&idp_key, &idp_url, &token_endpoint, wanted, cores).await?;
+    let assertions = Arc::new(assertions);
+
+    // Warm-up: the service fetches the identity provider's JWKS once.
+    let mut c = LoopbackClient::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let warm = mint(&idp_key, &idp_url, &token_endpoint)?;
+    let r = c
+        .post_form(
+            TOKEN_PATH,
+            &[("grant_type", JWT_BEARER), ("assertion", &warm)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status != 200 {
+        return Err(format!(
+            "warm-up exchange failed: HTTP {} {:?}",
+            r.status,
+            r.json()
+        ));
+    }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (next, assertions) = (next.clone(), assertions.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let Ok(mut c) = LoopbackClient::connect(addr).await else {
+                return (lat, 1);
+            };
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(a) = assertions.get(i) else { break };
+                let t = Instant::now();
+                match c
+                    .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", a)])
+                    .await
+                {
+                    Ok(r) if r.status == 200 => lat.push(t.elapsed()),
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (l, e) = w.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    svc.shutdown().await;
+    idp.shutdown().await;
+
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        latencies.get(i).copied().unwrap_or_default()
+    };
+    let ok = latencies.len();
+    let rate = ok as f64 / elapsed.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "exchanges": ok,
+                "errors": errors,
+                "seconds": elapsed.as_secs_f64(),
+                "exchanges_per_second": rate,
+                "p50_ms": ms(pct(0.50)),
+                "p99_ms": ms(pct(0.99)),
+                "verify_us": us(verify),
+                "sign_us": us(sign),
+                "cores": cores,
+                "crypto_bound_per_second": limit,
+                "fraction_of_limit": rate / limit,
+                "assertion_alg": assertion_alg.as_str(),
+                "token_alg": token_alg.as_str(),
+                "concurrency": args.concurrency,
+            })
+        );
+    } else {
+        println!(
+            "assertions {} verified, access tokens {} signed, {} connections, {} cores",
+            assertion_alg, token_alg, args.concurrency, cores
+        );
+        println!(
+            "crypto per exchange: verify {:.1} us + sign {:.1} us -> limit {:.0} exchanges/s",
+            us(verify),
+            us(sign),
+            limit
+        );
+        println!(
+            "{ok} exchanges in {:.2} s ({errors} errors): {rate:.0} exchanges/s = {:.0} % of the limit",
+            elapsed.as_secs_f64(),
+            rate / limit * 100.0
+        );
+        println!(
+            "latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(pct(0.50)),
+            ms(pct(0.99)),
+            ms(latencies.last().copied().unwrap_or_default())
+        );
+    }
+    Ok(errors == 0 && ok > 0)
+}
+
+/// Mean time of one assertion verification and one access-token signature, single thread.
+fn crypto_times(idp: &SigningKey, svc: &SigningKey) -> Result<(Duration, Duration), String> {
+    const N: u32 = 300;
+    let input = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
+    let alg = idp.signer.algorithm().clone();
+    let verifier = jws_crypto::default_provider()
+        .import(
+            &idp.signer.public_jwk(),
+            &alg,
+            &jws_crypto::KeyPolicy::default(),
+        )
+        .map_err(|e| e.to_string())?;
+    let sig = idp.signer.sign(input).map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    for _ in 0..N {
+        verifier
+            .verify(input, &sig)
+            .map_err(|_| "self-check: signature does not verify".to_owned())?;
+    }
+    let verify = t.elapsed() / N;
+    let t = Instant::now();
+    for _ in 0..N {
+        svc.signer.sign(input).map_err(|e| e.to_string())?;
+    }
+    Ok((verify, t.elapsed() / N))
+}
+
+fn mint(key: &SigningKey, iss: &str, aud: &str) -> Result<String, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    key.sign_jwt(
+        "JWT",
+        &json!({
+            "iss": iss, "sub": "load", "aud": aud, "iat": now, "exp": now + 600,
+            "jti": jwk_core::b64::encode(&rand::random::<[u8; 16]>()),
+        }),
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn mint_all(
+    key: &SigningKey,
+    iss: &str,
+    aud: &str,
+    n: usize,
+    threads: usize,
+) -> Result<Vec<String>, String> {
+    let per = n.div_ceil(threads.max(1));
+    let mut tasks = Vec::new();
+    for _ in 0..threads.max(1) {
+        let (key, iss, aud) = (key.clone(), iss.to_owned(), aud.to_owned());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            (0..per)
+                .map(|_| mint(&key, &iss, &aud))
+                .collect::<Result<Vec<_>, _>>()
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    out.truncate(n);
+    Ok(out)
+}

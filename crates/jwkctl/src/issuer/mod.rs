@@ -1,0 +1,90 @@
+//! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `demo` and the hidden `load`
+//! (all thin shells over `jwt-issuer`).
+
+pub(crate) mod config;
+pub(crate) mod demo;
+pub(crate) mod keygen;
+pub(crate) mod load;
+pub(crate) mod serve;
+pub(crate) mod sign;
+
+use std::path::{Path, PathBuf};
+
+use jwks_fetch::{DiscoveryKind, FetchConfig, RemoteJwks};
+
+/// A multi-threaded Tokio runtime.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Logs to stderr; `RUST_LOG` overrides `default`.
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A key source for a trusted issuer: its JWKS URL, or discovery from its identifier.
+fn remote_jwks(
+    location: &str,
+    ca_file: Option<&Path>,
+    allow_http_loopback: bool,
+    discovery: bool,
+) -> Result<RemoteJwks, String> {
+    let mut fetch = FetchConfig::default().with_allow_http_loopback(allow_http_loopback);
+    if let Some(ca) = ca_file {
+        fetch = fetch.with_ca_file(ca);
+    }
+    let builder = if discovery {
+        RemoteJwks::discover(location, DiscoveryKind::OpenId)
+    } else {
+        RemoteJwks::builder(location)
+    };
+    builder
+        .fetch_config(fetch)
+        .build()
+        .map_err(|e| format!("{location}: {e}"))
+}
+
+/// A directory under the system temp dir, removed on drop unless kept.
+#[derive(Debug)]
+struct TempDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl TempDir {
+    fn new(tag: &str) -> Result<TempDir, String> {
+        let path = std::env::temp_dir().join(format!(
+            "jwkctl-{tag}-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(TempDir { path, keep: false })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        self.path.clone()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `jwkctl serve --config FILE`: the token service (JWKS, discovery, RFC 7523 token endpoint).
+
+use core::time::Duration;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use jwt_issuer::{
+    KeyManager, Listener, MemoryReplayStore, Schedule, ServerOptions, TlsFiles, TokenService,
+    TrustedIssuer,
+};
+
+use super::config::{algorithms, Config};
+use super::{init_tracing, remote_jwks, runtime};
+use crate::output::{OK, UNDECIDED};
+
+/// Run the token service described by a TOML file (see the file format in
+/// `jwkctl/src/issuer/config.rs` or the README).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Check the configuration and the key directory, print the JWKS, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    init_tracing("info");
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.config.display());
+            return ExitCode::from(UNDECIDED);
+        }
+    };
+    let config = match Config::parse(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.config.display());
+            return ExitCode::from(UNDECIDED);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(UNDECIDED);
+        }
+    };
+    match rt.block_on(serve(config, args.check)) {
+        Ok(()) => ExitCode::from(OK),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(UNDECIDED)
+        }
+    }
+}
+
+async fn serve(c: Config, check: bool) -> Result<(), String> {
+    let algs = algorithms(&c.algorithms)?;
+    let d = |span: Option<super::config::Span>, default: u64| {
+        span.map_or(Duration::from_secs(default), |s| s.0)
+    };
+    let lifetime = d(c.access_token_lifetime, 300);
+    let leeway = d(c.leeway, 60);
+    let prepublish = d(c.prepublish, 3600);
+    let rotation = d(c.rotation_period, 7 * 86400);
+    if rotation < prepublish {
+        return Err(format!(
+            "rotation_period ({} s) must be at least prepublish ({} s)",
+            rotation.as_secs(),
+            prepublish.as_secs()
+        ));
+    }
+    // A retired key stays published until every token it signed has expired.
+    let schedule = Schedule::new(rotation, prepublish, lifetime + leeway);
+    let keys = {
+        let b = KeyManager::builder(&c.key_dir)
+            .algorithms(algs)
+            .rsa_bits(c.rsa_bits)
+            .schedule(schedule);
+        tokio::task::spawn_blocking(move || b.open())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
+    for p in keys.problems() {
+        eprintln!("warning: key directory: {} skipped: {}", p.file, p.reason);
+    }
+    if check {
+        for s in keys.status().map_err(|e| e.to_string())? {
+            eprintln!("{:8} {} ({})", s.state.name(), s.kid, s.file);
+        }
+        let doc = keys.jwks().map_err(|e| e.to_string())?;
+        println!("{}", String::from_utf8_lossy(&doc.body));
+    }
+
+    let mut b = TokenService::builder(c.issuer.clone(), keys)
+        .access_token_lifetime(lifetime)
+        .leeway(leeway)
+        .replay_store(Arc::new(MemoryReplayStore::new(
+            c.replay_capacity
+                .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY),
+        )));
+    if let Some(t) = &c.token_endpoint {
+        b = b.token_endpoint(t.clone());
+    }
+    if let Some(a) = &c.access_token_audience {
+        b = b.access_token_audience(a.clone());
+    }
+    if let Some(m) = c.max_assertion_lifetime {
+        b = b.max_assertion_lifetime(m.0);
+    }
+    for t in &c.trusted_issuers {
+        let location = match (&t.jwks_uri, t.discovery) {
+            (Some(u), false) => u.clone(),
+            (None, true) => t.issuer.clone(),
+            _ => {
+                return Err(format!(
+                    "trusted issuer {:?}: set exactly one of jwks_uri or discovery = true",
+                    t.issuer
+                ))
+            }
+        };
+        let source = remote_jwks(
+            &location,
+            t.ca_file.as_deref(),
+            t.allow_http_loopback,
+            t.discovery,
+        )?;
+        let mut trusted = TrustedIssuer::new(t.issuer.clone(), Arc::new(source))
+            .algorithms(algorithms(&t.algorithms)?)
+            .scopes(t.scopes.iter().cloned());
+        if let Some(a) = &t.audience {
+            trusted = trusted.audience(a.clone());
+        }
+        b = b.trust(trusted);
+    }
+    let service = b.build().map_err(|e| e.to_string())?;
+    if check {
+        eprintln!("configuration ok");
+        return Ok(());
+    }
+
+    let addr: core::net::SocketAddr = c
+        .listen
+        .parse()
+        .map_err(|e| format!("listen {:?}: {e}", c.listen))?;
+    let listener = Listener::bind(addr).await.map_err(|e| e.to_string())?;
+    let mut options = ServerOptions::default();
+    if let Some(m) = c.max_body {
+        options.max_body = m;
+    }
+    let server = match &c.tls {
+        Some(tls) => listener
+            .serve_tls(service, options, &TlsFiles::new(&tls.cert, &tls.key))
+            .map_err(|e| e.to_string())?,
+        None => listener.serve(service, options),
+    };
+    eprintln!(
+        "serving {} on {}://{}",
+        c.issuer,
+        if c.tls.is_some() { "https" } else { "http" },
+        server.local_addr()
+    );
+    shutdown_signal().await;
+    eprintln!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
