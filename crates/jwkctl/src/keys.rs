@@ -1,8 +1,7 @@
-//! Where keys come from: a file now; `--jwks-url` / `--discovery` once `jwks-fetch` exists.
-//!
-//! Wiring the fetcher: make [`load`] return a remote `KeySource` for the URL variants (add a
-//! `Keys::Remote(Arc<dyn jwt_validate::KeySource>)` arm) and have `verify` call
-//! `validate_async` on a runtime for it. Nothing else changes.
+//! Where keys come from: a file, a JWK Set URL, or an issuer's OpenID Connect discovery
+//! document. A one-shot tool needs no cache: the URL variants fetch the document once with
+//! `jwks-fetch` (HTTPS, bounded in time and size, `--ca-file` trust anchors) on a
+//! current-thread runtime, and the set is then used like a file's.
 
 use std::path::{Path, PathBuf};
 
@@ -41,12 +40,10 @@ pub(crate) fn load(args: &SourceArgs, ca_file: Option<&Path>) -> Result<Keys, Un
     if let Some(path) = &args.jwks {
         return read_file(path).map(Keys::Static);
     }
-    let url = args
-        .jwks_url
-        .as_deref()
-        .or(args.discovery.as_deref())
-        .unwrap_or_default();
-    remote(url, ca_file)
+    if let Some(issuer) = &args.discovery {
+        return discover(issuer, ca_file);
+    }
+    remote(args.jwks_url.as_deref().unwrap_or_default(), ca_file)
 }
 
 /// A file holding a JWK Set or one bare JWK.
@@ -68,10 +65,54 @@ pub(crate) fn parse_document(bytes: &[u8]) -> Result<JwkSet, String> {
     Ok(JwkSet::new(vec![jwk]))
 }
 
-/// HTTPS sources: not built yet.
-pub(crate) fn remote(url: &str, _ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
-    Err(Unavailable(format!(
-        "cannot fetch {url:?}: fetching keys over HTTPS (jwks-fetch) is not built into this \
-         jwkctl yet; download the JWK Set and pass it with --jwks FILE"
-    )))
+/// A JWK Set fetched once over HTTPS.
+pub(crate) fn remote(url: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
+    let cfg = fetch_config(ca_file);
+    let fetched = runtime()?
+        .block_on(jwks_fetch::fetch_once(url, &cfg))
+        .map_err(|e| {
+            Unavailable(format!(
+                "cannot fetch the JWK Set at {url}: {e} ({})",
+                e.code()
+            ))
+        })?;
+    Ok(Keys::Static(fetched.jwks))
+}
+
+/// The JWK Set named by `issuer`'s OpenID Connect discovery document.
+fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
+    let cfg = fetch_config(ca_file);
+    let rt = runtime()?;
+    let meta = rt
+        .block_on(jwks_fetch::discover_once(
+            issuer,
+            jwks_fetch::DiscoveryKind::OpenId,
+            &cfg,
+        ))
+        .map_err(|e| Unavailable(format!("discovery for {issuer} failed: {e} ({})", e.code())))?;
+    let fetched = rt
+        .block_on(jwks_fetch::fetch_once(&meta.jwks_uri, &cfg))
+        .map_err(|e| {
+            Unavailable(format!(
+                "cannot fetch the JWK Set at {} (from {issuer}'s discovery document): {e} ({})",
+                meta.jwks_uri,
+                e.code()
+            ))
+        })?;
+    Ok(Keys::Static(fetched.jwks))
+}
+
+fn fetch_config(ca_file: Option<&Path>) -> jwks_fetch::FetchConfig {
+    let cfg = jwks_fetch::FetchConfig::default();
+    match ca_file {
+        Some(path) => cfg.with_ca_file(path),
+        None => cfg,
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Unavailable> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Unavailable(format!("cannot start the I/O runtime: {e}")))
 }

@@ -503,3 +503,201 @@ fn decode_is_loudly_unverified() {
     let out = run(&["decode", "not-a-token"], None);
     assert_eq!((out.code, out.error_code().as_str()), (1, "malformed"));
 }
+
+/// A loopback HTTPS server with a CA made at test time: fixed routes, `Connection: close`,
+/// at most 64 connections, then it stops.
+struct Https {
+    base: String,
+    ca_file: PathBuf,
+}
+
+fn https_server(routes: impl FnOnce(&str) -> Vec<(String, &'static str, String)>) -> Https {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "jwkctl test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = leaf.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let routes = Arc::new(routes(&base));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            for _ in 0..64 {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut head = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                        match tls.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let (status, ctype, body) = routes
+                        .iter()
+                        .find(|(p, _, _)| *p == path)
+                        .map(|(_, t, b)| ("200 OK", *t, b.clone()))
+                        .unwrap_or(("404 Not Found", "text/plain", "not found".into()));
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(reply.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+    });
+    Https {
+        base,
+        ca_file: temp_file("ca.pem", &ca_cert.pem()),
+    }
+}
+
+#[test]
+fn remote_key_sources_over_https() {
+    let rs = rsa(Algorithm::Rs256);
+    let jwks = JwkSet::new(vec![jwk(&*rs, "rs")]).to_json();
+    let server = https_server(|base| {
+        vec![
+            ("/jwks".into(), "application/jwk-set+json", jwks.clone()),
+            ("/login".into(), "text/html", "<html>sign in</html>".into()),
+            (
+                "/.well-known/openid-configuration".into(),
+                "application/json",
+                json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}).to_string(),
+            ),
+        ]
+    });
+    let ca = server.ca_file.to_str().unwrap();
+    let url = format!("{}/jwks", server.base);
+    let token = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
+    let now = NOW.to_string();
+
+    let out = run(
+        &[
+            "verify",
+            "--jwks-url",
+            &url,
+            "--ca-file",
+            ca,
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    assert_eq!(out.json()["kid"], "rs");
+    let out = run(
+        &[
+            "verify",
+            "--discovery",
+            &server.base,
+            "--ca-file",
+            ca,
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    // The keys decide: a tampered token is still refused with the fetched set.
+    let out = run(
+        &[
+            "verify",
+            "--jwks-url",
+            &url,
+            "--ca-file",
+            ca,
+            "--now",
+            &now,
+            &tamper(&token),
+        ],
+        None,
+    );
+    assert_eq!((out.code, out.error_code().as_str()), (1, "bad_signature"));
+    let out = run(
+        &["jwks", "inspect", "--json", "--url", &url, "--ca-file", ca],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["keys"][0]["kid"], "rs");
+
+    // Could not decide: untrusted certificate, an HTML page, a missing document.
+    for (args, needle) in [
+        (vec!["verify", "--jwks-url", url.as_str(), &token], "tls"),
+        (
+            vec![
+                "verify",
+                "--jwks-url",
+                &format!("{}/login", server.base),
+                "--ca-file",
+                ca,
+                &token,
+            ],
+            "content_type",
+        ),
+        (
+            vec![
+                "verify",
+                "--jwks-url",
+                &format!("{}/missing", server.base),
+                "--ca-file",
+                ca,
+                &token,
+            ],
+            "404",
+        ),
+        (
+            vec!["verify", "--jwks-url", "http://127.0.0.1:9/jwks", &token],
+            "insecure_url",
+        ),
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+        assert_eq!(out.error_code(), "jwks_unavailable");
+        assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
+    }
+}
