@@ -12,5 +12,6 @@ mod attacks;
 mod claims;
 mod codes;
 mod common;
+mod laws;
 mod sources;
 mod wycheproof;
