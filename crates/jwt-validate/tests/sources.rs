@@ -375,3 +375,15 @@ fn validator_is_shared_across_threads() {
         });
     }
 }
+
+#[test]
+fn validate_async_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let p = jws_crypto::default_provider();
+    let key = generated(p, Algorithm::Es256);
+    let v = builder(p, set(vec![jwk(&*key, "k")])).build().unwrap();
+    let token = good_token(&*key, "k");
+    let fut = v.validate_async(&token);
+    assert_send(&fut);
+    assert_eq!(block_on(fut).unwrap().kid(), Some("k"));
+}
