@@ -48,16 +48,17 @@ pub(crate) fn select<'s>(
     set: &'s KeySet,
     header: &Header,
     max_untagged: usize,
-) -> Result<Vec<&'s Arc<dyn Verifier>>, Miss> {
+) -> Result<Candidates<'s>, Miss> {
     let alg = &header.alg;
     let keys = &set.jwks().keys;
     match header.kid.as_deref() {
         Some(kid) => {
             let kid_box = || Some(Box::<str>::from(kid));
-            let named: Vec<usize> = (0..keys.len())
-                .filter(|&i| keys.get(i).and_then(|k| k.kid.as_deref()) == Some(kid))
-                .collect();
-            let Some(&first) = named.first() else {
+            let mut named = keys
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.kid.as_deref() == Some(kid));
+            let Some((first, first_key)) = named.next() else {
                 let reason = match set
                     .jwks()
                     .rejected
@@ -72,11 +73,12 @@ pub(crate) fn select<'s>(
                     reason: reason.into(),
                 }));
             };
-            let fitting: Vec<usize> = named
-                .iter()
-                .copied()
-                .filter(|&i| keys.get(i).is_some_and(|k| k.fits(alg)))
-                .collect();
+            // Counted without collecting: the common case (one key per kid) allocates nothing.
+            let mut fitting = core::iter::once((first, first_key))
+                .chain(named)
+                .filter(|(_, k)| k.fits(alg));
+            let chosen = fitting.next();
+            let more = fitting.count();
             // Another entry with this kid that failed to parse (not one merely meant for
             // encryption) may be the key the issuer meant: refuse rather than guess.
             let broken_twins = set
@@ -89,43 +91,31 @@ pub(crate) fn select<'s>(
                         && r.kty.as_deref().is_none_or(|kty| kty_fits(kty, alg))
                 })
                 .count();
-            if !fitting.is_empty() && broken_twins > 0 {
+            let Some((index, _)) = chosen else {
+                return Err(Miss::final_(Error::KeyMismatch {
+                    kid: kid_box(),
+                    alg: alg.clone(),
+                    reason: mismatch_reason(first_key, alg).into(),
+                }));
+            };
+            if more > 0 || broken_twins > 0 {
                 return Err(Miss::final_(Error::KeyNotFound {
                     kid: kid_box(),
                     reason: format!(
-                        "{} more entries with this kid did not parse: ambiguous, refused",
-                        broken_twins
+                        "{} entries with this kid could verify {}: ambiguous, refused",
+                        1 + more + broken_twins,
+                        alg.as_str()
                     )
                     .into(),
                 }));
             }
-            match fitting.as_slice() {
-                [] => Err(Miss::final_(Error::KeyMismatch {
-                    kid: kid_box(),
-                    alg: alg.clone(),
-                    reason: keys
-                        .get(first)
-                        .map(|k| mismatch_reason(k, alg))
-                        .unwrap_or_default()
-                        .into(),
-                })),
-                [one] => match set.entry(*one, alg) {
-                    Some(e) => Ok(vec![&e.verifier]),
-                    None => Err(Miss::final_(failure_error(
-                        set.failure(*one, alg),
-                        kid_box(),
-                        alg,
-                    ))),
-                },
-                many => Err(Miss::final_(Error::KeyNotFound {
-                    kid: kid_box(),
-                    reason: format!(
-                        "{} keys with this kid fit {}: ambiguous, refused",
-                        many.len(),
-                        alg.as_str()
-                    )
-                    .into(),
-                })),
+            match set.entry(index, alg) {
+                Some(e) => Ok(Candidates::One(&e.verifier)),
+                None => Err(Miss::final_(failure_error(
+                    set.failure(index, alg),
+                    kid_box(),
+                    alg,
+                ))),
             }
         }
         None => {
@@ -157,7 +147,23 @@ pub(crate) fn select<'s>(
                 let failure = fitting.iter().find_map(|&i| set.failure(i, alg));
                 return Err(Miss::final_(failure_error(failure, None, alg)));
             }
-            Ok(verifiers)
+            Ok(Candidates::Several(verifiers))
+        }
+    }
+}
+
+/// The verifiers to try: one for a token with `kid` (no allocation), a few without.
+pub(crate) enum Candidates<'s> {
+    One(&'s Arc<dyn Verifier>),
+    Several(Vec<&'s Arc<dyn Verifier>>),
+}
+
+impl<'s> Candidates<'s> {
+    /// True when one of the candidates verifies the signature.
+    pub(crate) fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Candidates::One(v) => v.verify(input, signature).is_ok(),
+            Candidates::Several(vs) => vs.iter().any(|v| v.verify(input, signature).is_ok()),
         }
     }
 }

@@ -461,12 +461,8 @@ impl Validator {
     }
 
     fn verify_signature(&self, p: &Prepared<'_, '_>, set: &KeySet) -> Result<(), Miss> {
-        let verifiers = select::select(set, p.jws.header(), self.inner.max_untagged)?;
-        let input = p.jws.signing_input();
-        if verifiers
-            .iter()
-            .any(|v| v.verify(input, &p.signature).is_ok())
-        {
+        let candidates = select::select(set, p.jws.header(), self.inner.max_untagged)?;
+        if candidates.verify(p.jws.signing_input(), &p.signature) {
             Ok(())
         } else {
             Err(Miss {
