@@ -19,7 +19,8 @@ pub(crate) struct SourceArgs {
     /// A JWK Set URL (HTTPS).
     #[arg(long, value_name = "URL")]
     pub(crate) jwks_url: Option<String>,
-    /// An OpenID Connect / OAuth issuer: its discovery document names the JWK Set URL.
+    /// An issuer: its OpenID Connect discovery document (or RFC 8414 metadata) names the
+    /// JWK Set URL.
     #[arg(long, value_name = "ISSUER_URL")]
     pub(crate) discovery: Option<String>,
 }
@@ -79,17 +80,25 @@ pub(crate) fn remote(url: &str, ca_file: Option<&Path>) -> Result<Keys, Unavaila
     Ok(Keys::Static(fetched.jwks))
 }
 
-/// The JWK Set named by `issuer`'s OpenID Connect discovery document.
+/// The JWK Set named by `issuer`'s OpenID Connect discovery document, or its RFC 8414
+/// authorization server metadata when there is no OpenID document.
 fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
     let cfg = fetch_config(ca_file);
     let rt = runtime()?;
-    let meta = rt
-        .block_on(jwks_fetch::discover_once(
+    // OpenID Connect discovery first; RFC 8414 metadata when the OpenID document is absent.
+    let meta = match rt.block_on(jwks_fetch::discover_once(
+        issuer,
+        jwks_fetch::DiscoveryKind::OpenId,
+        &cfg,
+    )) {
+        Err(e) if e.code() == "http_status" => rt.block_on(jwks_fetch::discover_once(
             issuer,
-            jwks_fetch::DiscoveryKind::OpenId,
+            jwks_fetch::DiscoveryKind::OAuth,
             &cfg,
-        ))
-        .map_err(|e| Unavailable(format!("discovery for {issuer} failed: {e} ({})", e.code())))?;
+        )),
+        other => other,
+    }
+    .map_err(|e| Unavailable(format!("discovery for {issuer} failed: {e} ({})", e.code())))?;
     let fetched = rt
         .block_on(jwks_fetch::fetch_once(&meta.jwks_uri, &cfg))
         .map_err(|e| {

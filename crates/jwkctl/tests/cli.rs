@@ -607,6 +607,12 @@ fn remote_key_sources_over_https() {
                 "application/json",
                 json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}).to_string(),
             ),
+            (
+                "/.well-known/oauth-authorization-server/tenant".into(),
+                "application/json",
+                json!({"issuer": format!("{base}/tenant"), "jwks_uri": format!("{base}/jwks")})
+                    .to_string(),
+            ),
         ]
     });
     let ca = server.ca_file.to_str().unwrap();
