@@ -82,6 +82,18 @@ proptest! {
         prop_assert!(b64::decode(&enc, Part::Token).is_err());
     }
 
+    /// Any number in an unregistered member survives `to_json()` and a second parse exactly
+    /// (the default `serde_json` float parser did not: see tests/regressions/*-float-*).
+    #[test]
+    fn numbers_in_members_round_trip(f in any::<f64>().prop_filter("finite", |f| f.is_finite()), i in any::<i64>(), u in any::<u64>()) {
+        let text = format!("{{\"alg\":\"HS256\",\"f\":{:e},\"g\":{},\"i\":{i},\"u\":{u}}}", f, serde_json::to_string(&f).unwrap());
+        let header = Header::parse(text.as_bytes()).unwrap();
+        prop_assert_eq!(Header::parse(header.to_json().as_bytes()).unwrap(), header);
+        let key = format!("{{\"kty\":\"oct\",\"k\":\"AQAB\",\"f\":{:e},\"g\":{},\"i\":{i},\"u\":{u}}}", f, serde_json::to_string(&f).unwrap());
+        let jwk = Jwk::parse(key.as_bytes()).unwrap();
+        prop_assert_eq!(Jwk::parse(jwk.to_json().as_bytes()).unwrap(), jwk);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         parse_everything(&bytes);
