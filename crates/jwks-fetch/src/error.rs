@@ -89,7 +89,7 @@ pub enum FetchError {
         /// Why it was not followed.
         reason: &'static str,
     },
-    /// No tokio runtime to run on.
+    /// No tokio runtime to run on (at build time, or it shut down during a fetch).
     Runtime,
     /// A deadline passed.
     Timeout {
@@ -208,7 +208,9 @@ impl fmt::Display for FetchError {
             FetchError::Redirect { location, reason } => {
                 write!(f, "redirect to {location:?} not followed: {reason}")
             }
-            FetchError::Runtime => f.write_str("no tokio runtime: build the source inside one"),
+            FetchError::Runtime => f.write_str(
+                "no tokio runtime (build the source inside one), or it shut down during the fetch",
+            ),
             FetchError::Timeout { phase, limit } => {
                 write!(f, "{phase} timed out after {} ms", limit.as_millis())
             }

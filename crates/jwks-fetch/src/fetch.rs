@@ -517,6 +517,16 @@ pub async fn fetch_once(url: &str, cfg: &FetchConfig) -> Result<Fetched, FetchEr
     }
 }
 
+/// Discovers `issuer`'s metadata once with `cfg` (checks as [`Fetcher::discover`]): the
+/// one-shot entry point for tools (`jwkctl verify --discovery`).
+pub async fn discover_once(
+    issuer: &str,
+    kind: DiscoveryKind,
+    cfg: &FetchConfig,
+) -> Result<ProviderMetadata, FetchError> {
+    Fetcher::new(cfg.clone())?.discover(issuer, kind).await
+}
+
 /// The metadata URL for `issuer`.
 pub fn discovery_url(issuer: &str, kind: DiscoveryKind) -> Result<String, FetchError> {
     let t = Target::parse(issuer)?;

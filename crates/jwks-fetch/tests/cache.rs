@@ -716,3 +716,115 @@ async fn several_issuers_each_with_their_own_cache() {
     assert_eq!((sa.key_count, sb.key_count), (1, 1));
     assert_ne!(sa.source, sb.source);
 }
+
+/// Every fault on a cold start: the validator says `jwks_unavailable` (never valid), the
+/// reason names the fault's code, and the server got exactly one request (none when TLS
+/// fails first).
+#[tokio::test]
+async fn every_fault_on_cold_start_is_jwks_unavailable() {
+    let k1 = TestKey::new("k1");
+    let token = k1.token();
+    let head = |extra: &str| {
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}\r\n").into_bytes()
+    };
+    type Fault = Box<dyn Fn() -> Reply + Send + Sync>;
+    let faults: Vec<(&str, Fault)> = vec![
+        ("http_status", Box::new(|| status(500))),
+        (
+            "rate_limited",
+            Box::new(|| with_headers(429, &[("retry-after", "5")], "")),
+        ),
+        ("rate_limited", Box::new(|| with_headers(503, &[], ""))),
+        (
+            "timeout",
+            Box::new(move || Reply::Drip {
+                prefix: Vec::new(),
+                bytes: head("content-length: 10\r\n"),
+                every: Duration::from_millis(20),
+            }),
+        ),
+        (
+            "timeout",
+            Box::new(move || Reply::Drip {
+                prefix: head("content-length: 20\r\n"),
+                bytes: br#"{"keys":[         ]}"#.to_vec(),
+                every: Duration::from_millis(50),
+            }),
+        ),
+        ("timeout", Box::new(|| Reply::Hang)),
+        (
+            "too_large",
+            Box::new(move || Reply::Endless {
+                head: head(&format!("content-length: {}\r\n", 50 << 20)),
+                chunk: vec![b' '; 65536],
+            }),
+        ),
+        (
+            "too_large",
+            Box::new(move || Reply::Endless {
+                head: head("transfer-encoding: chunked\r\n"),
+                chunk: [b"4000\r\n".to_vec(), vec![b' '; 0x4000], b"\r\n".to_vec()].concat(),
+            }),
+        ),
+        ("bad_document", Box::new(|| json("{"))),
+        ("bad_document", Box::new(|| json("null"))),
+        ("bad_document", Box::new(|| json("{}"))),
+        ("bad_document", Box::new(|| json(r#"{"keys":null}"#))),
+        ("no_usable_keys", Box::new(|| json(r#"{"keys":[null]}"#))),
+        (
+            "content_type",
+            Box::new(|| {
+                with_headers(
+                    200,
+                    &[("content-type", "text/html")],
+                    "<form>Sign in</form>",
+                )
+            }),
+        ),
+        (
+            "redirect",
+            Box::new(|| with_headers(302, &[("location", "/login")], "")),
+        ),
+        (
+            "http_protocol",
+            Box::new(|| Reply::Raw(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec())),
+        ),
+    ];
+    let fetch = http_config().with_request_timeout(Duration::from_millis(300));
+    for (want, fault) in faults {
+        let server = Server::raw(handler(move |_, _| fault())).await;
+        let clock = clock();
+        let src = source_with(&server.url("/jwks"), &clock, cache(), fetch.clone());
+        let v = validator(&src);
+        match v.validate_async(&token).await {
+            Err(Error::JwksUnavailable(e)) => {
+                assert!(e.message.contains(want), "{want}: {}", e.message)
+            }
+            other => panic!("{want}: {other:?}"),
+        }
+        assert_eq!(check(&v, &token).await, "jwks_unavailable", "{want}");
+        assert_eq!(server.hits(), 1, "{want}");
+        assert_eq!(src.stats().last_error.map(|e| e.code()), Some(want));
+    }
+
+    // Certificates: refused before any request.
+    let pki = Pki::new();
+    for (what, cfg) in [
+        ("expired", pki.server(&["localhost"], true)),
+        ("self-signed", Pki::self_signed(&["localhost"])),
+        ("wrong host", pki.server(&["other.example"], false)),
+    ] {
+        let server = Server::tls(cfg, fixed(jwks(&[&k1]))).await;
+        let clock = clock();
+        let src = source_with(&server.url("/jwks"), &clock, cache(), pki.fetch_config());
+        let v = validator(&src);
+        assert_eq!(check(&v, &token).await, "jwks_unavailable", "{what}");
+        assert_eq!(server.hits(), 0, "{what}");
+        assert_eq!(src.stats().last_error.map(|e| e.code()), Some("tls"));
+    }
+    // And the same server with a good certificate works.
+    let server = Server::tls(pki.server(&["localhost"], false), fixed(jwks(&[&k1]))).await;
+    let src = source_with(&server.url("/jwks"), &clock(), cache(), pki.fetch_config());
+    assert_eq!(check(&validator(&src), &token).await, "valid");
+    assert_eq!(server.hits(), 1);
+}

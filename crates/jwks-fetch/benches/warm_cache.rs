@@ -1,0 +1,138 @@
+//! Validation through a warm `RemoteJwks` versus the same keys held statically, on one core
+//! and on two. Run: `cargo bench -p jwks-fetch --bench warm_cache`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::std_instead_of_core,
+    missing_docs
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use jwk_core::{Algorithm, JwkSet};
+use jwks_fetch::{CacheConfig, FetchConfig, RemoteJwks};
+use jws_crypto::Signer;
+use jwt_validate::Validator;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ISS: &str = "https://idp.bench";
+
+fn token(signer: &Arc<dyn Signer>, kid: &str) -> String {
+    let header = format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#);
+    let payload = format!(r#"{{"iss":"{ISS}","sub":"u","exp":4102444800}}"#);
+    let input = format!(
+        "{}.{}",
+        jwk_core::b64::encode(header.as_bytes()),
+        jwk_core::b64::encode(payload.as_bytes())
+    );
+    let sig = signer.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", jwk_core::b64::encode(&sig))
+}
+
+/// A loopback server answering every request with `doc`.
+async fn serve(doc: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let doc = doc.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
+                    doc.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/jwks")
+}
+
+fn bench(c: &mut Criterion) {
+    let provider = jws_crypto::default_provider();
+    let mut keys = Vec::new();
+    let mut signers = Vec::new();
+    for i in 0..3 {
+        let (signer, _) = provider.generate(&Algorithm::Es256, 0).unwrap();
+        let mut jwk = signer.public_jwk();
+        jwk.kid = Some(format!("k{i}"));
+        keys.push(jwk);
+        signers.push(signer);
+    }
+    let set = JwkSet::new(keys);
+    let tok = token(&signers[1], "k1");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(serve(set.to_json()));
+    let remote = rt.block_on(async {
+        let src = RemoteJwks::builder(url)
+            .fetch_config(FetchConfig::default().with_allow_http_loopback(true))
+            .cache_config(CacheConfig::default().with_background(false))
+            .build()
+            .unwrap();
+        src.load().await.unwrap();
+        src
+    });
+
+    let build = |b: jwt_validate::ValidatorBuilder| {
+        b.algorithms([Algorithm::Es256])
+            .issuer(ISS)
+            .build()
+            .unwrap()
+    };
+    let fixed = build(Validator::builder().jwks(set.clone()));
+    let warm = build(Validator::builder().key_source(remote.clone()));
+    assert!(fixed.validate(&tok).is_ok());
+    assert!(warm.validate(&tok).is_ok());
+
+    let mut g = c.benchmark_group("validate_es256");
+    g.measurement_time(Duration::from_secs(4));
+    g.bench_function("static", |b| b.iter(|| fixed.validate(&tok).unwrap()));
+    g.bench_function("remote_warm", |b| b.iter(|| warm.validate(&tok).unwrap()));
+    g.bench_function("remote_warm_async", |b| {
+        b.iter(|| rt.block_on(warm.validate_async(&tok)).unwrap())
+    });
+    g.bench_function("static_async", |b| {
+        b.iter(|| rt.block_on(fixed.validate_async(&tok)).unwrap())
+    });
+    // Two threads validating at once: the reported time is for one validation on each thread
+    // in parallel, so 2 x (one-thread time) / (this time) is the two-core speed-up.
+    for (name, v) in [
+        ("static_2_threads", &fixed),
+        ("remote_warm_2_threads", &warm),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..2 {
+                        s.spawn(|| {
+                            for _ in 0..iters {
+                                v.validate(&tok).unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
