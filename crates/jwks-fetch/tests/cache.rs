@@ -828,3 +828,45 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
     assert_eq!(check(&validator(&src), &token).await, "valid");
     assert_eq!(server.hits(), 1);
 }
+
+#[tokio::test]
+async fn a_caller_that_gives_up_does_not_cancel_the_shared_fetch() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let server = Server::raw(handler(move |_, _| {
+        Reply::Delay(Duration::from_millis(300), Box::new(json(doc.clone())))
+    }))
+    .await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    let token = k1.token();
+    // The first caller abandons its validation (a request timeout upstream of us).
+    let abandoned = tokio::time::timeout(Duration::from_millis(20), v.validate_async(&token)).await;
+    assert!(abandoned.is_err());
+    // The next one joins the fetch still in flight (or finds its result).
+    assert_eq!(check(&v, &token).await, "valid");
+    assert_eq!(server.hits(), 1);
+    assert_eq!(src.stats().fetches, 1);
+}
+
+#[tokio::test]
+async fn tokens_without_kid_share_the_cooldown() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    let no_kid = {
+        let header = jwk_core::b64::encode(br#"{"alg":"ES256","typ":"JWT"}"#);
+        let payload = jwk_core::b64::encode(br#"{"iss":"https://idp.test","exp":4102444800}"#);
+        format!("{header}.{payload}.{}", jwk_core::b64::encode(&[1u8; 64]))
+    };
+    // No kid: the one cached key is tried and fails; a refetch may happen once per cooldown.
+    for _ in 0..50 {
+        assert_ne!(check(&v, &no_kid).await, "valid");
+    }
+    assert!(server.hits() <= 2, "{}", server.hits());
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+}
