@@ -7,7 +7,7 @@ use jwk_core::{JwkSet, KeyParams};
 use jwt_validate::KeySet;
 use serde_json::{json, Value};
 
-use crate::keys::{self, Keys};
+use crate::keys;
 use crate::output;
 
 /// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM]) [--json]`.
@@ -46,9 +46,7 @@ struct Row {
 pub(crate) fn run(args: Args) -> ExitCode {
     let loaded = match (&args.file, &args.url) {
         (Some(path), _) => keys::read_file(path),
-        (None, Some(url)) => keys::remote(url, args.ca_file.as_deref()).map(|k| match k {
-            Keys::Static(set) => set,
-        }),
+        (None, Some(url)) => keys::remote(url, args.ca_file.as_deref()).map(|k| k.set),
         (None, None) => Err(keys::Unavailable("give a FILE or --url".into())),
     };
     let set = match loaded {

@@ -20,16 +20,24 @@ pub(crate) struct SourceArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) jwks_url: Option<String>,
     /// An issuer: its OpenID Connect discovery document (or RFC 8414 metadata) names the
-    /// JWK Set URL.
+    /// JWK Set URL; without --iss, tokens must come from this issuer.
     #[arg(long, value_name = "ISSUER_URL")]
     pub(crate) discovery: Option<String>,
 }
 
 /// Keys ready for a validator.
 #[derive(Debug)]
-pub(crate) enum Keys {
-    /// A set read from a file.
-    Static(JwkSet),
+pub(crate) struct Keys {
+    /// The set, read or fetched once.
+    pub(crate) set: JwkSet,
+    /// The issuer whose discovery document named the set (`--discovery`).
+    pub(crate) issuer: Option<String>,
+}
+
+impl Keys {
+    fn from_set(set: JwkSet) -> Self {
+        Keys { set, issuer: None }
+    }
 }
 
 /// Why no keys could be had; always exit 2 with `jwks_unavailable`.
@@ -39,7 +47,7 @@ pub(crate) struct Unavailable(pub(crate) String);
 /// Loads the key source named by `args`. `ca_file` applies to HTTPS sources.
 pub(crate) fn load(args: &SourceArgs, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
     if let Some(path) = &args.jwks {
-        return read_file(path).map(Keys::Static);
+        return read_file(path).map(Keys::from_set);
     }
     if let Some(issuer) = &args.discovery {
         return discover(issuer, ca_file);
@@ -77,7 +85,7 @@ pub(crate) fn remote(url: &str, ca_file: Option<&Path>) -> Result<Keys, Unavaila
                 e.code()
             ))
         })?;
-    Ok(Keys::Static(fetched.jwks))
+    Ok(Keys::from_set(fetched.jwks))
 }
 
 /// The JWK Set named by `issuer`'s OpenID Connect discovery document, or its RFC 8414
@@ -108,7 +116,10 @@ fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
                 e.code()
             ))
         })?;
-    Ok(Keys::Static(fetched.jwks))
+    Ok(Keys {
+        set: fetched.jwks,
+        issuer: Some(meta.issuer),
+    })
 }
 
 fn fetch_config(ca_file: Option<&Path>) -> jwks_fetch::FetchConfig {

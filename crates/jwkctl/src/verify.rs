@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use jwk_core::Algorithm;
 use jwt_validate::{FixedClock, Validator};
 
-use crate::keys::{self, Keys, SourceArgs};
+use crate::keys::{self, SourceArgs};
 use crate::output::{self, string};
 
 /// `jwkctl verify [OPTIONS] [TOKEN]`.
@@ -68,17 +68,18 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     let mut warnings: Vec<String> = Vec::new();
-    let mut b = match keys {
-        Keys::Static(set) => Validator::builder().jwks(set),
-    };
+    let mut b = Validator::builder().jwks(keys.set);
     if let Some(algs) = algorithms {
         b = b.algorithms(algs);
     }
     for iss in &args.iss {
         b = b.issuer(iss);
     }
-    if args.iss.is_empty() {
-        warnings.push("issuer not checked: no --iss given".into());
+    match (&keys.issuer, args.iss.is_empty()) {
+        // The keys came from this issuer's discovery document: tokens must be its own.
+        (Some(discovered), true) => b = b.issuer(discovered),
+        (None, true) => warnings.push("issuer not checked: no --iss given".into()),
+        (_, false) => {}
     }
     for aud in &args.aud {
         b = b.audience(aud);

@@ -635,19 +635,45 @@ fn remote_key_sources_over_https() {
     );
     assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
     assert_eq!(out.json()["kid"], "rs");
-    let out = run(
-        &[
-            "verify",
-            "--discovery",
-            &server.base,
-            "--ca-file",
-            ca,
-            "--now",
-            &now,
-            &token,
-        ],
-        None,
+    // --discovery: the document names the set, and without --iss the discovered issuer is
+    // required (no "issuer not checked" warning).
+    let discover = |issuer: &str, token: &str| {
+        run(
+            &[
+                "verify",
+                "--discovery",
+                issuer,
+                "--ca-file",
+                ca,
+                "--now",
+                &now,
+                token,
+            ],
+            None,
+        )
+    };
+    let from = |iss: &str| {
+        mint(
+            &*rs,
+            &hdr(&*rs, "rs"),
+            &claims_with("iss", &json!(iss).to_string()),
+        )
+    };
+    let out = discover(&server.base, &from(&server.base));
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    assert!(
+        !out.json()["warnings"].to_string().contains("issuer"),
+        "{}",
+        out.stdout
     );
+    let out = discover(&server.base, &token);
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (1, "issuer_mismatch")
+    );
+    // An issuer with a path and only RFC 8414 metadata.
+    let tenant = format!("{}/tenant", server.base);
+    let out = discover(&tenant, &from(&tenant));
     assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
     // The keys decide: a tampered token is still refused with the fetched set.
     let out = run(
