@@ -152,9 +152,17 @@ pub struct KeyManagerBuilder {
     schedule: Schedule,
     clock: Arc<dyn Clock>,
     provider: &'static Provider,
+    x5c: bool,
 }
 
 impl KeyManagerBuilder {
+    /// Publish RSA keys with `x5c` (a deterministic self-signed certificate) and the matching
+    /// `x5t#S256`, as the guide's JWKS does. Default: off.
+    pub fn x5c(mut self, on: bool) -> Self {
+        self.x5c = on;
+        self
+    }
+
     /// Algorithms to publish and sign with, in order; the first is the default signing
     /// algorithm. Default: `[RS256]`.
     pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
@@ -218,6 +226,7 @@ impl KeyManagerBuilder {
                 schedule: self.schedule,
                 clock: self.clock,
                 provider: self.provider,
+                x5c: self.x5c,
                 keys: RwLock::new(Vec::new()),
                 view: RwLock::new(Arc::new(View::empty())),
                 problems: Mutex::new(Vec::new()),
@@ -247,6 +256,7 @@ struct Inner {
     schedule: Schedule,
     clock: Arc<dyn Clock>,
     provider: &'static Provider,
+    x5c: bool,
     keys: RwLock<Vec<Arc<LoadedKey>>>,
     view: RwLock<Arc<View>>,
     problems: Mutex<Vec<FileProblem>>,
@@ -299,6 +309,7 @@ impl KeyManager {
             schedule: Schedule::default(),
             clock: Arc::new(SystemClock),
             provider: jws_crypto::default_provider(),
+            x5c: false,
         }
     }
 
@@ -551,6 +562,23 @@ impl KeyManager {
         }
         check_private(&meta)?;
         let pem = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let cert = if self.inner.x5c && kind == KeyKind::Rsa {
+            let rs256 = self
+                .inner
+                .provider
+                .signer_from_pkcs8_pem(&pem, &Algorithm::Rs256)
+                .map_err(|e| format!("not a usable RSA key: {e}"))?;
+            let public = rs256.public_jwk();
+            match crate::x5c::self_signed(rs256, &public, created) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(file = name, error = %e, "no x5c certificate; published without");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut per_alg = Vec::new();
         for alg in algs {
             let signer = self
@@ -564,6 +592,10 @@ impl KeyManager {
             jwk.kid = Some(kid.clone());
             jwk.alg = Some(alg.clone());
             jwk.key_use = Some(KeyUse::Sig);
+            if let Some((x5c, x5t)) = &cert {
+                jwk.x5c = Some(vec![x5c.clone()]);
+                jwk.x5t_s256 = Some(x5t.clone());
+            }
             per_alg.push((jwk, SigningKey { kid, signer }));
         }
         tracing::info!(file = name, kind = kind.prefix(), created, "key loaded");

@@ -1,5 +1,77 @@
 //! The issuer side of JWKS: signing keys with rollover, the JWKS endpoint, and the OAuth 2.0
-//! JWT Bearer token endpoint (RFC 7523).
+//! JWT Bearer token endpoint (RFC 7523) that exchanges an identity provider's assertion for a
+//! locally signed RFC 9068 access token.
+//!
+//! Not here: parsing (`jwk-core`), signature maths (`jws-crypto`), validation policy
+//! (`jwt-validate`, used here for incoming assertions), fetching remote key sets (`jwks-fetch`,
+//! which callers plug in through `jwt_validate::KeySource`), the command line (`jwkctl serve`,
+//! `demo`).
+//!
+//! Invariant: a key is published before it signs, and stays published until every token it
+//! signed has expired ([`Schedule`]); an assertion's `jti` is accepted at most once within its
+//! lifetime ([`ReplayStore`]); a request that cannot be decided because keys or the replay
+//! store are unavailable is answered 503 with `Retry-After`, never accepted and never blamed
+//! on the caller.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use jwk_core::{Algorithm, JwkSet};
+//! use jwt_issuer::{KeyManager, ManualClock};
+//!
+//! let dir = std::env::temp_dir().join(format!("jwt-issuer-doc-{}", std::process::id()));
+//! let keys = KeyManager::builder(&dir)
+//!     .algorithms([Algorithm::Es256])
+//!     .clock(Arc::new(ManualClock::at_secs(1_800_000_000)))
+//!     .open()?;
+//! // The JWKS document publishes the key with `kid` = RFC 7638 thumbprint + "_ES256".
+//! let doc = keys.jwks()?;
+//! let set = JwkSet::parse(&doc.body).expect("our own JWKS parses");
+//! let signing = keys.signing_key(None)?;
+//! assert_eq!(set.keys[0].kid.as_deref(), Some(signing.kid.as_str()));
+//! assert_eq!(set.keys[0].kid.as_deref(), Some(format!("{}_ES256", set.keys[0].thumbprint()).as_str()));
+//! let token = signing.sign_jwt("JWT", &serde_json::json!({"sub": "alice"}))?;
+//! assert_eq!(token.split('.').count(), 3);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), jwt_issuer::Error>(())
+//! ```
+//!
+//! # Pieces
+//! - [`KeyManager`]: keys per algorithm (RS256, PS256, RS384/512, PS384/512, ES256, ES384,
+//!   EdDSA); one RSA key serves every configured RSA algorithm and is published once per
+//!   algorithm (`<thumbprint>_RS256`, `<thumbprint>_PS256`, as the Asgardeo guide's JWKS does).
+//!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
+//!   a restart keeps them, several instances share them (rotations take a lock file; the
+//!   document, and its `ETag`, depend only on the files and the time). Corrupt, foreign or
+//!   group-readable files are reported ([`KeyManager::problems`]) and left in place.
+//! - [`Schedule`]: pre-publish (at least the JWKS `max-age`) → active → retired (until the
+//!   longest token lifetime has passed) → removed, by interval ([`KeyManager::maintain`]) and
+//!   on demand ([`KeyManager::rotate`]), with an injectable [`Clock`].
+//! - [`TokenService`]: the RFC 7523 grant: trusted issuers ([`TrustedIssuer`]), each with its
+//!   own key source and algorithms; `sub`, `aud`, `exp` (bounded lifetime), `nbf`, `iat` and
+//!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]).
+//! - [`Listener`] / [`RunningServer`]: the hyper 1.x server: `GET /oauth2/jwks` (ETag, 304,
+//!   `Cache-Control: max-age` from the schedule), `GET /.well-known/openid-configuration`,
+//!   `POST /oauth2/token` (form bodies only, bounded size, 405 on other methods),
+//!   `GET /healthz`; header and body deadlines, a connection limit, graceful shutdown,
+//!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`].
+//! - [`LoopbackClient`]: a minimal HTTP/1.1 client for `jwkctl demo`, the load run and tests.
+//!
+//! # Features
+//! - `aws-lc-rs` (default): signing and TLS on aws-lc-rs (the only backend that generates RSA
+//!   keys).
+//! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
+//!   place RSA PKCS#8 files in the key directory).
+//!
+//! # Dependencies
+//! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
+//!   assertion validation).
+//! - `hyper`, `hyper-util`, `http`, `http-body-util`, `bytes`, `tokio`: the HTTP server and the
+//!   loopback client.
+//! - `rustls`, `tokio-rustls`, `rustls-pki-types`: HTTPS and PEM parsing; the TLS provider is
+//!   chosen at compile time, never read from rustls's process-wide default.
+//! - `serde_json`: building JWKS, discovery, token and claims JSON.
+//! - `sha2`: the JWKS `ETag`. `base64`: PEM encoding of PKCS#8 keys. `rand`: `jti` values and
+//!   temporary file names. `tracing`: structured logs (no subscriber is installed here).
 #![forbid(unsafe_code)]
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
@@ -14,13 +86,14 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
+mod x5c;
 
 pub use client::{form_encode, ClientError, LoopbackClient, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use keys::{
-    pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager, KeyManagerBuilder, KeyStatus,
-    SigningKey,
+    pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
+    KeyManagerBuilder, KeyStatus, SigningKey,
 };
 pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
 pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};

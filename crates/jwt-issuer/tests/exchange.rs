@@ -1,7 +1,7 @@
 //! The token endpoint end to end: real servers on 127.0.0.1, one injected clock.
 
-use std::sync::Arc;
 use core::time::Duration;
+use std::sync::Arc;
 
 use jwk_core::Algorithm;
 use jwt_issuer::{

@@ -210,3 +210,39 @@ fn group_readable_key_is_refused() {
     assert!(problems[0].reason.contains("0644"), "{problems:?}");
     assert!(file.exists());
 }
+
+#[test]
+fn rsa_keys_carry_a_matching_deterministic_x5c() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let dir = TempDir::new("x5c");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let open_x5c = || {
+        KeyManager::builder(dir.path())
+            .algorithms([Algorithm::Rs256, Algorithm::Ps256])
+            .schedule(schedule())
+            .clock(clock.clone())
+            .x5c(true)
+            .open()
+            .unwrap()
+    };
+    let a = open_x5c();
+    let set = JwkSet::parse(&a.jwks().unwrap().body).unwrap();
+    assert_eq!(set.keys.len(), 2);
+    let x5c = set.keys[0].x5c.as_ref().unwrap();
+    assert_eq!(x5c.len(), 1);
+    assert_eq!(set.keys[1].x5c.as_ref(), Some(x5c));
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&x5c[0])
+        .unwrap();
+    let x5t = jwk_core::b64::encode(&sha2::Sha256::digest(&der));
+    assert_eq!(set.keys[0].x5t_s256.as_deref(), Some(x5t.as_str()));
+    // The certificate holds the published modulus.
+    let jwk_core::KeyParams::Rsa(rsa) = &set.keys[0].params else {
+        panic!("not RSA")
+    };
+    assert!(der.windows(rsa.n.len()).any(|w| w == rsa.n.as_slice()));
+    // Another instance makes the very same certificate.
+    let b = open_x5c();
+    assert_eq!(a.jwks().unwrap().body, b.jwks().unwrap().body);
+}

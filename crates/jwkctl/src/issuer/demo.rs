@@ -433,3 +433,16 @@ fn swap_payload(token: &str, change: impl FnOnce(&mut Value)) -> Result<String, 
         jwk_core::b64::encode(claims.to_string().as_bytes())
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_step_behaves() {
+        let rt = super::runtime().unwrap();
+        let mut demo = super::Demo::default();
+        rt.block_on(demo.run(&super::Args { keep_keys: false }))
+            .unwrap();
+        assert_eq!(demo.failed, 0);
+        assert!(demo.passed >= 14, "{}", demo.passed);
+    }
+}

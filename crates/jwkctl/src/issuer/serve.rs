@@ -193,3 +193,57 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, trusted: &str) -> Config {
+        Config::parse(&format!(
+            r#"
+            issuer = "http://127.0.0.1:1"
+            algorithms = ["ES256", "EdDSA"]
+            key_dir = "{}"
+            prepublish = "10m"
+            rotation_period = "1d"
+            {trusted}
+            "#,
+            dir.join("keys").display()
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn check_builds_everything_and_creates_keys() {
+        let dir = super::super::TempDir::new("serve-test").unwrap();
+        let rt = super::super::runtime().unwrap();
+        let ok = config(
+            dir.path(),
+            r#"[[trusted_issuers]]
+               issuer = "http://127.0.0.1:9"
+               jwks_uri = "http://127.0.0.1:9/oauth2/jwks"
+               allow_http_loopback = true
+               algorithms = ["ES256"]
+               scopes = ["read"]"#,
+        );
+        rt.block_on(serve(ok, true)).unwrap();
+        let files = std::fs::read_dir(dir.path().join("keys")).unwrap().count();
+        assert_eq!(files, 2);
+
+        let both = config(
+            dir.path(),
+            r#"[[trusted_issuers]]
+               issuer = "http://127.0.0.1:9"
+               jwks_uri = "http://127.0.0.1:9/oauth2/jwks"
+               discovery = true"#,
+        );
+        assert!(rt.block_on(serve(both, true)).is_err());
+        let plain_http = config(
+            dir.path(),
+            r#"[[trusted_issuers]]
+               issuer = "http://idp.example"
+               jwks_uri = "http://idp.example/oauth2/jwks""#,
+        );
+        assert!(rt.block_on(serve(plain_http, true)).is_err());
+    }
+}

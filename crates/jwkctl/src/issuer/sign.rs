@@ -103,3 +103,62 @@ fn sign(args: &Args) -> Result<String, String> {
     )
     .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_with_a_keygen_key_and_the_published_kid() {
+        let dir = super::super::TempDir::new("sign-test").unwrap();
+        let (signer, der) = jws_crypto::default_provider()
+            .generate(&Algorithm::Es256, 2048)
+            .unwrap();
+        let key = dir.path().join("k.pem");
+        jwt_issuer::write_private_file(&key, jwt_issuer::pkcs8_pem(&der).as_bytes()).unwrap();
+        let args = Args {
+            key: key.clone(),
+            alg: "ES256".into(),
+            kid: None,
+            typ: "JWT".into(),
+            claims: r#"{"scope":"read"}"#.into(),
+            iss: Some("https://idp.example".into()),
+            sub: Some("alice".into()),
+            aud: Some("https://sts.example/oauth2/token".into()),
+            lifetime: Some(300),
+            no_jti: false,
+        };
+        let token = sign(&args).unwrap();
+        let jws = jwk_core::UnverifiedJws::parse(&token, &jwk_core::Limits::default()).unwrap();
+        let public = signer.public_jwk();
+        let kid = format!("{}_ES256", public.thumbprint());
+        assert_eq!(jws.header().kid.as_deref(), Some(kid.as_str()));
+        let verifier = jws_crypto::default_provider()
+            .import(
+                &public,
+                &Algorithm::Es256,
+                &jws_crypto::KeyPolicy::default(),
+            )
+            .unwrap();
+        verifier
+            .verify(jws.signing_input(), &jws.signature().unwrap())
+            .unwrap();
+        let claims = jws.dangerous_claims().unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("alice"));
+        assert!(claims.jti.is_some());
+        assert_eq!(claims.exp.unwrap().secs() - claims.iat.unwrap().secs(), 300);
+        // A key file that is not a key, and a non-object claims set, are errors.
+        std::fs::write(dir.path().join("bad.pem"), "nope").unwrap();
+        let bad = Args {
+            key: dir.path().join("bad.pem"),
+            ..args
+        };
+        assert!(sign(&bad).is_err());
+        let bad = Args {
+            key,
+            claims: "[1]".into(),
+            ..bad
+        };
+        assert!(sign(&bad).is_err());
+    }
+}
