@@ -870,3 +870,38 @@ async fn tokens_without_kid_share_the_cooldown() {
     assert!(server.hits() <= 2, "{}", server.hits());
     assert_eq!(check(&v, &k1.token()).await, "valid");
 }
+
+#[tokio::test]
+async fn reads_never_wait_on_a_refresh_in_flight() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    // First request answers; every later one hangs until the request deadline (60 s).
+    let server = Server::raw(handler(move |n, _| {
+        if n == 0 {
+            json(doc.clone())
+        } else {
+            Reply::Hang
+        }
+    }))
+    .await;
+    let clock = clock();
+    let fetch = http_config().with_request_timeout(secs(60));
+    let src = source_with(&server.url("/jwks"), &clock, cache(), fetch);
+    let v = validator(&src);
+    let token = k1.token();
+    assert_eq!(check(&v, &token).await, "valid");
+    clock.advance(secs(600));
+    let refresher = src.clone();
+    let pending = tokio::spawn(async move { refresher.tick().await });
+    while server.hits() < 2 {
+        tokio::task::yield_now().await;
+    }
+    // The refresh hangs; validations with known keys do not wait for it (the margin is only a
+    // safety net: waiting would take the full 60 s deadline).
+    for _ in 0..100 {
+        let r = tokio::time::timeout(secs(30), check(&v, &token)).await;
+        assert_eq!(r.unwrap(), "valid");
+    }
+    assert_eq!(server.hits(), 2);
+    pending.abort();
+}
