@@ -374,6 +374,23 @@ fn asgardeo_shape_through_the_binary() {
         (keys[0]["alg"].as_str(), keys[1]["alg"].as_str()),
         (Some("RS256"), Some("PS256"))
     );
+    // The published x5c is truncated: the keys still load from n and e, and the table says so.
+    let table = run(&["jwks", "inspect", f], None);
+    assert!(
+        table.stdout.contains("2 keys, 2 usable, 0 unusable"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("note: key 0: x5c[0]"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("note: key 1: x5c[0]"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -732,4 +749,45 @@ fn remote_key_sources_over_https() {
         assert_eq!(out.error_code(), "jwks_unavailable");
         assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
     }
+}
+
+#[test]
+fn inspect_checks_x5t_s256_against_x5c() {
+    use base64::Engine as _;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["idp.test".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let der_b64 = base64::engine::general_purpose::STANDARD.encode(cert.der());
+    let rs = rsa(Algorithm::Rs256);
+    let mut good = jwk(&*rs, "good").to_value();
+    good["x5c"] = json!([der_b64]);
+    good["x5t#S256"] = json!(b64::encode(&[0u8; 32]));
+    let mut cut = jwk(&*rs, "cut").to_value();
+    cut["x5c"] = json!([&der_b64[..der_b64.len() / 2 / 4 * 4]]);
+    let file = temp_file("x5c.json", &json!({"keys": [good, cut]}).to_string());
+    let out = run(&["jwks", "inspect", file.to_str().unwrap()], None);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("note: key 0: x5t#S256"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("does not match x5c[0]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("note: key 1: x5c[0] is not a complete DER certificate"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("2 keys, 2 usable, 0 unusable"),
+        "{}",
+        out.stdout
+    );
 }
