@@ -553,3 +553,34 @@ async fn jwks_over_tls() {
     assert_eq!(e.code(), "tls");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    let dir = TempDir::new("slow");
+    let keys = jwt_issuer::KeyManager::builder(dir.path())
+        .algorithms([Algorithm::Es256])
+        .clock(clock)
+        .open()
+        .unwrap();
+    let listener = jwt_issuer::Listener::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr();
+    let service = jwt_issuer::TokenService::builder(format!("http://{addr}"), keys)
+        .build()
+        .unwrap();
+    let mut options = jwt_issuer::ServerOptions::default();
+    options.header_timeout = Duration::from_millis(300);
+    let server = listener.serve(service, options);
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // The server gives up on the headers and closes (an upper bound only: no timing assert).
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "connection still open after 30 s");
+    server.shutdown().await;
+}

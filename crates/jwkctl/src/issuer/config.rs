@@ -14,6 +14,8 @@
 //! key_dir = "/var/lib/jwkctl/keys"
 //! # RSA modulus size for new keys. Default 2048.
 //! rsa_bits = 2048
+//! # Publish RSA keys with x5c (a self-signed certificate) and x5t#S256. Default false.
+//! x5c = true
 //! # Durations: an integer (seconds) or a string with s, m, h or d ("90s", "10m", "7d").
 //! # How long each key signs. Default "7d".
 //! rotation_period = "7d"
@@ -74,6 +76,8 @@ pub(crate) struct Config {
     pub(crate) key_dir: PathBuf,
     #[serde(default = "default_rsa_bits")]
     pub(crate) rsa_bits: usize,
+    #[serde(default)]
+    pub(crate) x5c: bool,
     #[serde(default)]
     pub(crate) rotation_period: Option<Span>,
     #[serde(default)]

@@ -155,6 +155,12 @@ impl Demo {
             set.keys.len() == 2 && set.keys[0].params == set.keys[1].params,
             "one RSA key published once per algorithm (_RS256, _PS256)",
         )?;
+        self.check(
+            set.keys
+                .iter()
+                .all(|k| k.x5c.as_ref().is_some_and(|c| c.len() == 1) && x5t_matches(k)),
+            "each carries x5c (self-signed certificate) and a matching x5t#S256",
+        );
 
         self.heading("The identity provider mints an assertion (RFC 7523)");
         let first_assertion = idp.assertion(&clock, svc.service.token_endpoint(), "alice")?;
@@ -365,6 +371,7 @@ impl Node {
             let b = KeyManager::builder(dir)
                 .algorithms(algs.iter().cloned())
                 .schedule(schedule)
+                .x5c(true)
                 .clock(clock.clone());
             tokio::task::spawn_blocking(move || b.open())
                 .await
@@ -413,6 +420,22 @@ impl Node {
     }
 }
 
+/// True when `x5t#S256` is the SHA-256 of the first `x5c` certificate.
+fn x5t_matches(k: &jwk_core::Jwk) -> bool {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (Some(chain), Some(x5t)) = (&k.x5c, &k.x5t_s256) else {
+        return false;
+    };
+    let Some(Ok(der)) = chain
+        .first()
+        .map(|c| base64::engine::general_purpose::STANDARD.decode(c))
+    else {
+        return false;
+    };
+    jwk_core::b64::encode(&sha2::Sha256::digest(&der)) == *x5t
+}
+
 /// `label: header.payload.signature` shortened for printing.
 fn short(label: &str, token: &str) -> String {
     let head: String = token.chars().take(48).collect();
@@ -443,6 +466,6 @@ mod tests {
         rt.block_on(demo.run(&super::Args { keep_keys: false }))
             .unwrap();
         assert_eq!(demo.failed, 0);
-        assert!(demo.passed >= 14, "{}", demo.passed);
+        assert!(demo.passed >= 15, "{}", demo.passed);
     }
 }

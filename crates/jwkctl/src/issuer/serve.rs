@@ -80,6 +80,7 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
         let b = KeyManager::builder(&c.key_dir)
             .algorithms(algs)
             .rsa_bits(c.rsa_bits)
+            .x5c(c.x5c)
             .schedule(schedule);
         tokio::task::spawn_blocking(move || b.open())
             .await
