@@ -445,10 +445,16 @@ impl Validator {
                 .or(self.inner.default.as_ref())
                 .ok_or(Error::IssuerMismatch { found })?
         } else {
+            // Only `verify_jws` gets here with routes and no default: it does not read `iss`.
             self.inner
                 .default
                 .as_ref()
-                .ok_or(Error::IssuerMismatch { found: None })?
+                .ok_or_else(|| Error::KeyNotFound {
+                    kid: jws.header().kid.as_deref().map(Into::into),
+                    reason: "verify_jws uses the default key source, and this validator has only \
+                         issuer routes"
+                        .into(),
+                })?
         };
         route.policy.check_header(jws.header())?;
         Ok(Prepared {
