@@ -357,6 +357,18 @@ async fn header_policy_failures_never_fetch() {
     for t in [hs.as_str(), none.as_str(), "garbage", "a.b.c"] {
         assert_ne!(check(&v, t).await, "valid");
     }
+    // A required `typ` that the header does not carry.
+    let typed = Validator::builder()
+        .key_source(src.clone())
+        .algorithms([Algorithm::Es256])
+        .issuer(ISS)
+        .typ("at+jwt")
+        .build()
+        .unwrap();
+    assert_ne!(
+        check(&typed, &k1.token_as("unknown-kid", ISS)).await,
+        "valid"
+    );
     // Routed by issuer: an untrusted iss never reaches a key source.
     let routed = Validator::builder()
         .route(
@@ -904,4 +916,62 @@ async fn reads_never_wait_on_a_refresh_in_flight() {
     }
     assert_eq!(server.hits(), 2);
     pending.abort();
+}
+
+/// A `tracing` subscriber writing plain text into a buffer, for the current thread.
+fn capture_logs() -> (
+    Arc<std::sync::Mutex<Vec<u8>>>,
+    tracing::subscriber::DefaultGuard,
+) {
+    #[derive(Clone)]
+    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = Buf(buf.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    (buf, tracing::subscriber::set_default(subscriber))
+}
+
+// Current-thread runtime: the fetch tasks run on this thread and see the subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn empty_sets_and_replaced_keys_are_logged_loudly() {
+    let (logs, _guard) = capture_logs();
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    src.load().await.unwrap();
+    server.set(fixed(jwks(&[&TestKey::new("k1")])));
+    src.refresh_now().await.unwrap();
+    server.set(fixed(r#"{"keys":[]}"#.into()));
+    src.refresh_now().await.unwrap();
+    server.set(handler(|_, _| status(502)));
+    assert!(src.refresh_now().await.is_err());
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let find = |needle: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{text}"))
+    };
+    assert!(find("JWKS updated").contains("INFO"));
+    assert!(find("key material changed under the same kid").contains("ERROR"));
+    assert!(find("changed under the same kid").contains(r#"changed=["k1"]"#));
+    assert!(find("EMPTY key set").contains("ERROR"));
+    assert!(find("JWKS fetch failed").contains("WARN"));
+    assert!(find("JWKS fetch failed").contains("http_status"));
+    assert_eq!(server.hits(), 4);
 }

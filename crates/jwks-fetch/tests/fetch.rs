@@ -565,3 +565,19 @@ async fn discovery_openid_and_rfc8414() {
     assert_eq!(server.hits(), 6);
     assert_eq!(fetcher.requests_sent(), 6);
 }
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_completes_hits_the_connect_timeout() {
+    // A plain TCP server that never answers the ClientHello.
+    let server = Server::raw(handler(|_, _| Reply::Hang)).await;
+    let url = format!("https://127.0.0.1:{}/jwks", server.addr.port());
+    let cfg = FetchConfig::default().with_connect_timeout(Duration::from_millis(200));
+    assert_eq!(
+        fetch_once(&url, &cfg).await.unwrap_err(),
+        FetchError::Timeout {
+            phase: "connect",
+            limit: Duration::from_millis(200)
+        }
+    );
+    assert_eq!(server.hits(), 0);
+}
