@@ -791,3 +791,51 @@ fn inspect_checks_x5t_s256_against_x5c() {
         out.stdout
     );
 }
+
+#[test]
+fn attacks_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let public = jwk(&*rs, "rs");
+    let file = jwks_file(vec![public.clone()]);
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let claims = good_claims().to_string();
+    let code = |extra: &[&str], token: &str| {
+        let mut args = vec!["verify", "--jwks", f, "--now", &now];
+        args.extend_from_slice(extra);
+        args.push(token);
+        let out = run(&args, None);
+        (out.code, out.error_code())
+    };
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let t = format!(
+            "{}.{}.",
+            b64::encode(json!({"alg": alg, "kid": "rs"}).to_string().as_bytes()),
+            b64::encode(claims.as_bytes())
+        );
+        assert_eq!(code(&[], &t), (1, "alg_not_allowed".into()), "{alg}");
+    }
+    for secret in [
+        include_bytes!("keys/rsa2048.pub.pem").to_vec(),
+        public.to_json().into_bytes(),
+    ] {
+        let hs = provider().hmac_signer(&secret, &Algorithm::Hs256).unwrap();
+        let t = mint(&*hs, &hdr(&*hs, "rs"), &claims);
+        assert_eq!(code(&[], &t), (1, "alg_not_allowed".into()));
+        assert_eq!(
+            code(&["--alg", "RS256,HS256"], &t),
+            (1, "key_mismatch".into())
+        );
+    }
+    let dup = format!(r#"{{"exp":{},"exp":{}}}"#, NOW - 999, NOW + 999);
+    assert_eq!(
+        code(&[], &mint(&*rs, &hdr(&*rs, "rs"), &dup)),
+        (1, "malformed".into())
+    );
+    let b64_false = mint(
+        &*rs,
+        &json!({"alg":"RS256","kid":"rs","b64":false,"crit":["b64"]}),
+        &claims,
+    );
+    assert_eq!(code(&[], &b64_false), (1, "unsupported_crit".into()));
+}
