@@ -1,6 +1,6 @@
 //! JWS signatures behind a pluggable provider: import a `jwk-core` JWK once (every key check
 //! runs there), then verify signing inputs through the [`Verifier`] trait; with the `sign`
-//! feature, sign through the [`Signer`] trait.
+//! feature, sign through the `Signer` trait.
 //!
 //! Not here: choosing a key or an algorithm for a token, claims, key sets (`jwt-validate`),
 //! parsing (`jwk-core`), fetching (`jwks-fetch`).
@@ -50,14 +50,15 @@
 //! section 3.4): a DER signature or any other length is `BadSignature` before the backend
 //! sees it. HMAC tags are recomputed and compared in constant time by the backend's own
 //! `hmac::verify` (`CRYPTO_memcmp` in both), full length only; it measured 7-20% faster than
-//! recomputing the tag here and comparing with `subtle`. RSA moduli are parsed once into aws-lc-rs's `ParsedPublicKey`; ring has no parsed
-//! RSA key type, so its verifier keeps the checked, minimal big-endian components and ring
-//! builds its arithmetic per call.
+//! recomputing the tag here and comparing with `subtle`. RSA moduli are parsed once into
+//! aws-lc-rs's `ParsedPublicKey`; ring has no parsed RSA key type, so its verifier keeps the
+//! checked, minimal big-endian components and ring builds its arithmetic per call.
 //!
 //! # Features
-//! - `aws-lc-rs` (default): [`aws_lc_rs::PROVIDER`]; the [`default_provider`] when enabled.
-//! - `ring`: [`ring::PROVIDER`] (no P-521).
-//! - `sign`: [`Signer`], PKCS#8 DER and PEM loading, HMAC signers, key generation.
+//! - `aws-lc-rs` (default): `aws_lc_rs::PROVIDER`; the [`default_provider`] when enabled.
+//! - `ring`: `ring::PROVIDER` (no P-521).
+//! - `sign`: the `Signer` trait, `Provider::signer_from_pkcs8_der` / `_pem`,
+//!   `Provider::hmac_signer`, `Provider::generate` (RSA on aws-lc-rs only).
 //!
 //! Both backends may be enabled at once; at least one is required (a compile error says so).
 //!
