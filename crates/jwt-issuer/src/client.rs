@@ -194,4 +194,22 @@ mod tests {
         assert_eq!(back[0].1, "urn:a b");
         assert_eq!(back[1].1, "é&=");
     }
+
+    proptest::proptest! {
+        /// Law: whatever is encoded decodes to the same pairs.
+        #[test]
+        fn encode_then_parse_is_identity(pairs in proptest::collection::vec(("[a-z_]{1,8}", ".{0,40}"), 0..6)) {
+            let mut seen = std::collections::HashSet::new();
+            let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(n, _)| seen.insert(n.clone())).collect();
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let back = crate::oauth::parse_form(form_encode(&refs).as_bytes()).unwrap();
+            proptest::prop_assert_eq!(back, pairs);
+        }
+
+        /// Arbitrary bytes never panic the form parser.
+        #[test]
+        fn any_body_is_parsed_or_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = crate::oauth::parse_form(&body);
+        }
+    }
 }

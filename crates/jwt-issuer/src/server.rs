@@ -492,7 +492,9 @@ fn unavailable(retry_after: Duration, description: &str) -> Resp {
         StatusCode::SERVICE_UNAVAILABLE,
         body.to_string(),
     ));
-    if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+    // Rounded up: "retry after 6.2 s" must not become 6.
+    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
     r

@@ -584,3 +584,108 @@ async fn slow_headers_are_cut_off() {
     assert!(read.is_ok(), "connection still open after 30 s");
     server.shutdown().await;
 }
+
+/// A scripted server: answers every request with `response`, then closes.
+async fn scripted(response: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(response.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_issuer_keys_pass_retry_after_on() {
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    let idp = start(&clock, &[Algorithm::Es256], None, &[]).await;
+    let limited = scripted(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let trust = [(idp.url.clone(), format!("http://{limited}/oauth2/jwks"))];
+    let svc = start(&clock, &[Algorithm::Es256], None, &trust).await;
+    let now = jwt_issuer::Clock::now(&*clock).as_secs() as i64;
+    let a = idp
+        .keys
+        .signing_key(None)
+        .unwrap()
+        .sign_jwt(
+            "JWT",
+            &json!({"iss": idp.url, "sub": "a", "aud": svc.service.token_endpoint(),
+                    "exp": now + 60, "jti": "rl"}),
+        )
+        .unwrap();
+    let r = svc
+        .client()
+        .await
+        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503, "{:?}", r.json());
+    // The identity provider's own hint (7 s, counted down since its answer), not our default
+    // of 10 s.
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=7).contains(&retry), "{retry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_issuer_found_through_our_own_discovery_document() {
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    let idp = start(&clock, &[Algorithm::EdDsa], None, &[]).await;
+    let source =
+        jwks_fetch::RemoteJwks::discover(idp.url.clone(), jwks_fetch::DiscoveryKind::OpenId)
+            .fetch_config(jwks_fetch::FetchConfig::default().with_allow_http_loopback(true))
+            .build()
+            .unwrap();
+    let keys = source.load().await.unwrap();
+    assert!(keys.contains_kid(&idp.keys.signing_key(None).unwrap().kid));
+    assert_eq!(
+        source.stats().jwks_uri.as_deref(),
+        Some(format!("{}{JWKS_PATH}", idp.url).as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_changed_character_is_refused_and_burns_nothing() {
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let env = Env::new().await;
+    let good = env.assertion(&env.claims());
+    let bytes = good.as_bytes();
+    for _ in 0..300 {
+        let i = rand::random::<usize>() % bytes.len();
+        if bytes[i] == b'.' {
+            continue;
+        }
+        let mut changed = bytes.to_vec();
+        while changed[i] == bytes[i] {
+            changed[i] = B64URL[rand::random::<usize>() % B64URL.len()];
+        }
+        let changed = String::from_utf8(changed).unwrap();
+        let form = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &changed)]);
+        match env.svc.service.exchange(form.as_bytes()).await {
+            Err(jwt_issuer::Refusal::OAuth { code, .. }) => {
+                assert_eq!(
+                    code,
+                    jwt_issuer::OAuthErrorCode::InvalidGrant,
+                    "position {i}"
+                )
+            }
+            other => panic!("position {i}: {other:?}"),
+        }
+    }
+    // None of the refusals recorded the jti: the real assertion still works once.
+    assert_eq!(env.exchange(&good).await.status, 200);
+    assert_eq!(env.exchange(&good).await.status, 400);
+}
