@@ -185,4 +185,21 @@ mod tests {
         assert_eq!(retry_after(&h(&[("retry-after", "soon")]), now, max), None);
         assert_eq!(retry_after(&h(&[]), now, max), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_headers_never_panic(cc in "\\PC{0,40}", exp in "\\PC{0,40}", ra in "\\PC{0,40}") {
+            let mut m = HeaderMap::new();
+            for (k, v) in [("cache-control", &cc), ("expires", &exp), ("age", &ra), ("retry-after", &ra)] {
+                if let Ok(v) = http::HeaderValue::from_str(v) {
+                    m.insert(k, v);
+                }
+            }
+            let now = SystemTime::UNIX_EPOCH + S(1_700_000_000);
+            let _ = freshness(&m, now).ttl(S(600), S(60), S(3600));
+            if let Some(d) = retry_after(&m, now, S(600)) {
+                proptest::prop_assert!(d <= S(600));
+            }
+        }
+    }
 }

@@ -189,4 +189,20 @@ mod tests {
             "redirect"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_urls_never_panic(
+            url in "\\PC{0,80}|(https?|HTTP|ftp)://[a-zA-Z0-9.:@\\[\\]%-]{0,24}(/[!-~]{0,24})?",
+            loc in "\\PC{0,80}|//?[!-~]{0,30}|https?://[a-z0-9.:-]{0,20}/[a-z]{0,5}",
+        ) {
+            if let Ok(t) = Target::parse(&url) {
+                // What parses prints back to something that parses to the same target.
+                proptest::prop_assert_eq!(Target::parse(&t.to_string()).ok(), Some(t.clone()));
+                let _ = t.join(&loc);
+            }
+            let base = Target::parse("https://a.example/x/y").unwrap();
+            let _ = base.join(&loc);
+        }
+    }
 }
