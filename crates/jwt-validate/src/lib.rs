@@ -42,6 +42,9 @@
 //!   token's `kid` is unknown (`jwks-fetch` decides about cooldowns and single flight).
 //! - [`Validator::verify_jws`]: a JWS whose payload is not a claims set (header policy, key
 //!   selection and signature only).
+//! - Opt-in [`ValidatorBuilder::verified_token_cache`]: a token seen before skips its
+//!   signature (claims and time are checked again on every hit; entries die with their key
+//!   set).
 //! - Multi-issuer: [`ValidatorBuilder::route`] routes by the unverified `iss` to that issuer's
 //!   key source and [`Policy`]; `iss` is checked again after the signature.
 //!
@@ -75,6 +78,7 @@ mod error;
 mod policy;
 mod select;
 mod source;
+mod token_cache;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -12,6 +12,7 @@ use crate::error::{ConfigError, Error};
 use crate::policy::Policy;
 use crate::select::{self, Miss};
 use crate::source::{KeySet, KeySource, Lookup, SourceError, StaticKeys};
+use crate::token_cache::TokenCache;
 
 /// A token whose signature verified and whose claims passed the policy.
 ///
@@ -83,6 +84,7 @@ pub struct ValidatorBuilder {
     clock: Arc<dyn Clock>,
     limits: Limits,
     max_untagged: usize,
+    token_cache: usize,
 }
 
 #[derive(Debug)]
@@ -231,6 +233,18 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Opt-in: remember up to `capacity` verified tokens, so that the same token presented
+    /// again skips the signature (Envoy's JWT cache). Keyed by a keyed hash of the whole
+    /// token, and an entry matches only that exact token; the claims policy (`exp`, `nbf`,
+    /// `iat`, audience, issuer) runs again on every hit with the current time; an entry is
+    /// used only while the key source still holds the key set the token verified against
+    /// (after a refresh or rotation the token is validated fully again). Memory is bounded by
+    /// `capacity` times the token size limit. Default: off (0).
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.token_cache = capacity;
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, ConfigError> {
         let provider = self.provider;
@@ -276,6 +290,7 @@ impl ValidatorBuilder {
                 clock: self.clock,
                 limits: self.limits,
                 max_untagged: self.max_untagged,
+                cache: (self.token_cache > 0).then(|| TokenCache::new(self.token_cache)),
             }),
         })
     }
@@ -318,6 +333,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     limits: Limits,
     max_untagged: usize,
+    cache: Option<TokenCache>,
 }
 
 /// Validates tokens against keys and a policy. Cheap to clone and share across threads.
@@ -352,17 +368,21 @@ impl Validator {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             max_untagged: 5,
+            token_cache: 0,
         }
     }
 
     /// Validates `token` with the keys the source holds now (no I/O, no async runtime).
     /// A source that has loaded nothing yet gives `jwks_unavailable`.
     pub fn validate(&self, token: &str) -> Result<Verified<Claims>, Error> {
+        if let Some(hit) = self.cache_hit(token) {
+            return hit;
+        }
         let prepared = self.prepare(token, true)?;
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
-        self.finish(prepared)
+        self.finish_and_remember(token, prepared, &set)
     }
 
     /// Like [`Self::validate`], then deserializes the claims into `T`.
@@ -378,11 +398,18 @@ impl Validator {
     /// Validates `token`, asking the key source to refresh when the token's `kid` is unknown
     /// (or nothing is loaded). Runtime-agnostic: the source does the I/O.
     pub async fn validate_async(&self, token: &str) -> Result<Verified<Claims>, Error> {
+        if let Some(hit) = self.cache_hit(token) {
+            return hit;
+        }
         let prepared = self.prepare(token, true)?;
         let source = &prepared.route.source;
+        let mut used = None;
         let refreshed = match source.cached() {
             Some(set) => match self.verify_signature(&prepared, &set) {
-                Ok(()) => None,
+                Ok(()) => {
+                    used = Some(set);
+                    None
+                }
                 Err(Miss {
                     refresh: true,
                     error,
@@ -408,8 +435,12 @@ impl Validator {
             }
             self.verify_signature(&prepared, &set)
                 .map_err(|m| m.error)?;
+            used = Some(set);
         }
-        self.finish(prepared)
+        match used {
+            Some(set) => self.finish_and_remember(token, prepared, &set),
+            None => self.finish(prepared),
+        }
     }
 
     /// JWS-level verification: structure, header policy, key selection and signature, no
@@ -476,6 +507,57 @@ impl Validator {
                 refresh: false,
             })
         }
+    }
+
+    /// The verified-token cache's answer for `token`, when it has one: the stored claims,
+    /// checked again against the policy with the current time.
+    fn cache_hit(&self, token: &str) -> Option<Result<Verified<Claims>, Error>> {
+        let cache = self.inner.cache.as_ref()?;
+        let hit = cache.get(token, |route| self.route_at(route)?.source.cached())?;
+        let route = self.route_at(hit.route)?;
+        Some(
+            route
+                .policy
+                .check_claims(&hit.claims, self.inner.clock.now())
+                .map(|()| Verified {
+                    header: hit.header,
+                    claims: hit.claims,
+                }),
+        )
+    }
+
+    /// The default route (`None`) or route `i`.
+    fn route_at(&self, index: Option<usize>) -> Option<&Route> {
+        match index {
+            None => self.inner.default.as_ref(),
+            Some(i) => self.inner.routes.get(i),
+        }
+    }
+
+    /// [`Self::finish`], then remembers the token when the verified-token cache is on.
+    fn finish_and_remember(
+        &self,
+        token: &str,
+        p: Prepared<'_, '_>,
+        set: &Arc<KeySet>,
+    ) -> Result<Verified<Claims>, Error> {
+        let Some(cache) = &self.inner.cache else {
+            return self.finish(p);
+        };
+        let route = self
+            .inner
+            .routes
+            .iter()
+            .position(|r| core::ptr::eq(r, p.route));
+        let verified = self.finish(p)?;
+        let now = i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX);
+        cache.insert(token, &verified.header, &verified.claims, route, set, now);
+        Ok(verified)
+    }
+
+    /// Tokens held by the verified-token cache (0 when it is off).
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     fn finish(&self, p: Prepared<'_, '_>) -> Result<Verified<Claims>, Error> {
