@@ -144,7 +144,8 @@ impl Header {
                     reason: "must not be an empty list (RFC 7515 section 4.1.11)",
                 });
             }
-            for (i, name) in crit.iter().enumerate() {
+            let mut seen = Names::default();
+            for name in crit {
                 let crit_err = |reason| Error::UnsupportedCrit {
                     name: name.as_str().into(),
                     reason,
@@ -154,7 +155,7 @@ impl Header {
                         "registered header names must not be listed in crit",
                     ));
                 }
-                if crit[..i].contains(name) {
+                if !seen.insert(Cow::Borrowed(name.as_str())) {
                     return Err(crit_err("listed twice"));
                 }
                 if !self.has_member(name) {

@@ -1,6 +1,6 @@
 //! JSON Web Keys (RFC 7517), public halves only, with RFC 7518 and RFC 8037 key types.
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::alg::{Algorithm, Family};
 use crate::b64;
 use crate::error::{Error, Part};
-use crate::json::{self, Node};
+use crate::json::{self, Names, Node};
 
 /// A public JSON Web Key.
 ///
@@ -532,8 +532,10 @@ impl Jwk {
         });
         jwk.key_ops = fields.strings("key_ops")?;
         if let Some(ops) = &jwk.key_ops {
-            for (i, op) in ops.iter().enumerate() {
-                if ops[..i].contains(op) {
+            // A set, not pairwise comparison: a JWK Set has no size limit of its own.
+            let mut seen = Names::default();
+            for op in ops {
+                if !seen.insert(Cow::Borrowed(op.as_str())) {
                     return Err(Error::invalid_key(format!("key_ops lists {op:?} twice")));
                 }
             }

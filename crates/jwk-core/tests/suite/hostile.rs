@@ -148,3 +148,35 @@ fn duplicate_alg_is_the_parser_differential_case() {
         }
     );
 }
+
+/// Repeats in `key_ops` (JWK) and `crit` (header) are found with a set, not by comparing every
+/// pair: a JWK Set document has no size limit of its own, and 150,000 distinct `key_ops`
+/// entries (1.6 MB) used to take about 10^10 comparisons.
+#[test]
+fn long_member_lists_are_checked_in_n_log_n() {
+    let ops: Vec<String> = core::iter::once("verify".to_owned())
+        .chain((0..150_000).map(|i| format!("op{i}")))
+        .collect();
+    let doc = serde_json::json!({ "keys": [{ "kty": "oct", "k": "AQAB", "key_ops": ops }] });
+    let set = JwkSet::parse(doc.to_string().as_bytes()).unwrap();
+    assert_eq!(set.keys[0].key_ops.as_ref().map(Vec::len), Some(150_001));
+
+    let mut repeated = ops.clone();
+    repeated.push("op149999".to_owned());
+    let doc = serde_json::json!({ "keys": [{ "kty": "oct", "k": "AQAB", "key_ops": repeated }] });
+    let set = JwkSet::parse(doc.to_string().as_bytes()).unwrap();
+    assert_eq!(set.rejected[0].reason.code(), "invalid_key");
+
+    let names: Vec<String> = (0..3_000).map(|i| format!("e{i}")).collect();
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), "HS256".into());
+    for n in &names {
+        header.insert(n.clone(), 1.into());
+    }
+    header.insert("crit".into(), serde_json::json!(names));
+    let text = serde_json::Value::Object(header).to_string();
+    let h = Header::parse(text.as_bytes()).unwrap();
+    assert_eq!(h.crit.as_ref().map(Vec::len), Some(3_000));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(h.check_crit(&names), Ok(()));
+}
