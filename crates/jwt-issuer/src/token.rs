@@ -291,7 +291,10 @@ impl TokenService {
         self.inner.trusted.keys().map(String::as_str)
     }
 
-    /// Handles one token request body (`application/x-www-form-urlencoded`).
+    /// Handles one token request body (`application/x-www-form-urlencoded`): `grant_type`
+    /// (the JWT Bearer grant), `assertion`, optional `scope` (each must be allowed for the
+    /// issuer) and optional `client_id`, which must equal the assertion's `client_id`, `azp`
+    /// or `iss` (the access token's `client_id` always comes from the signed assertion).
     pub async fn exchange(&self, form: &[u8]) -> Result<TokenResponse, Refusal> {
         let params = parse_form(form)?;
         let param = |name: &str| {
@@ -397,6 +400,17 @@ impl TokenService {
             }
         }
         // Before the jti is recorded: a refused request does not use up the assertion.
+        // The parameter is not authenticated, so it may only confirm what the identity provider
+        // signed: `client_id` or `azp` in the assertion, else its issuer.
+        let signed_client = match (claims.get("client_id"), claims.get("azp")) {
+            (Some(Value::String(c)), _) | (None, Some(Value::String(c))) => c,
+            _ => iss.clone(),
+        };
+        if client_id.is_some_and(|c| c != signed_client) {
+            return Err(Refusal::invalid_grant(
+                "client_id does not match the assertion (its client_id, azp or iss)",
+            ));
+        }
         let granted = match scope {
             None => None,
             Some(requested) => {
@@ -451,7 +465,7 @@ impl TokenService {
             "exp": now.saturating_add(lifetime),
             "iat": now,
             "jti": jwk_core::b64::encode(&rand::random::<[u8; 16]>()),
-            "client_id": client_id.unwrap_or(&iss),
+            "client_id": signed_client,
         });
         if let (Some(s), Value::Object(m)) = (&granted, &mut claims_out) {
             m.insert("scope".into(), Value::String(s.clone()));

@@ -38,6 +38,7 @@ async fn whole_exchange() {
                 ("grant_type", JWT_BEARER),
                 ("assertion", &assertion),
                 ("scope", "read"),
+                ("client_id", &env.idp.url),
             ],
         )
         .await
@@ -287,6 +288,20 @@ async fn request_shape_refusals() {
         .unwrap(),
         400,
         "invalid_scope",
+    );
+    check(
+        c.post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("client_id", "someone-else"),
+            ],
+        )
+        .await
+        .unwrap(),
+        400,
+        "invalid_grant",
     );
     // JSON instead of a form.
     let r = c
