@@ -60,7 +60,7 @@ impl Kind {
 }
 
 /// Key material that passed every backend-independent check, borrowed from the JWK.
-#[derive(Debug)]
+/// No `Debug`: it may hold an HMAC secret.
 pub(crate) enum Checked<'a> {
     /// `n` and `e` without leading zero bytes; `bits` is the modulus size.
     Rsa {
@@ -214,17 +214,16 @@ fn check_rsa(
     if e == [1] {
         return Err(Error::invalid("RSA public exponent is 1"));
     }
-    // e is odd and not 1, so at least 3. Above 2^32 it must be allowed and shorter than n.
+    // e is odd and not 1, so at least 3. Above 2^32 it must be allowed, and both backends
+    // refuse exponents of more than 33 bits, so that is the limit whatever the policy.
     if e.len() > 4 {
         if !policy.large_rsa_exponent_allowed() {
             return Err(Error::invalid(
                 "RSA public exponent above 2^32 (KeyPolicy::allow_large_rsa_exponent)",
             ));
         }
-        if e.len() >= n.len() {
-            return Err(Error::invalid(
-                "RSA public exponent is not below the modulus",
-            ));
+        if e.len() > 5 || e.first().is_some_and(|b| *b > 1) {
+            return Err(Error::invalid("RSA public exponent above 2^33 - 1"));
         }
     }
     Ok(())

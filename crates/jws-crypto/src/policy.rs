@@ -57,8 +57,8 @@ impl KeyPolicy {
         self
     }
 
-    /// Allows RSA public exponents above 2^32 (still odd and at least 3). Default `false`.
-    /// The ring backend still refuses exponents above 2^33 - 1 (`invalid_key`).
+    /// Allows RSA public exponents above 2^32 (still odd). Default `false`. Exponents above
+    /// 2^33 - 1 stay refused (`invalid_key`): neither backend verifies with them.
     #[must_use]
     pub fn allow_large_rsa_exponent(mut self, allow: bool) -> Self {
         self.allow_large_rsa_exponent = allow;

@@ -63,7 +63,6 @@ impl Provider {
         }
     }
 
-    #[cfg_attr(not(feature = "sign"), allow(dead_code))]
     pub(crate) const fn backend(
         name: &'static str,
         import: ImportFn,

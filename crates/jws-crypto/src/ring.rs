@@ -50,22 +50,15 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             bits,
             pss,
             hash,
-        } => {
-            // ring reads at most 33-bit exponents; larger ones pass our policy only when
-            // allowed, and would then fail every verification: refuse them here instead.
-            if e.len() > 5 || (e.len() == 5 && e.first().is_some_and(|b| *b > 1)) {
-                return Err(Error::invalid("ring accepts RSA exponents up to 2^33 - 1"));
-            }
-            Arc::new(RsaKey {
-                alg: alg.clone(),
-                key: signature::RsaPublicKeyComponents {
-                    n: n.to_vec(),
-                    e: e.to_vec(),
-                },
-                params: rsa_params(pss, hash, bits),
-                bits,
-            })
-        }
+        } => Arc::new(RsaKey {
+            alg: alg.clone(),
+            key: signature::RsaPublicKeyComponents {
+                n: n.to_vec(),
+                e: e.to_vec(),
+            },
+            params: rsa_params(pss, hash, bits),
+            bits,
+        }),
         Checked::Ec { crv, x, y } => {
             let point = checks::uncompressed_point(x, y);
             let (verify_alg, agree_alg) = ecdsa_algorithms(crv);

@@ -150,6 +150,19 @@ fn rsa_exponent_and_modulus_shape() {
     );
     let large = KeyPolicy::default().allow_large_rsa_exponent(true);
     check_with(&large, &rsa(N_2048, &e_2_32_plus_1), Algorithm::Rs256, "ok");
+    let e_2_33_plus_1 = b64(&[2, 0, 0, 0, 1]);
+    check_with(
+        &large,
+        &rsa(N_2048, &e_2_33_plus_1),
+        Algorithm::Rs256,
+        "invalid_key",
+    );
+    check_with(
+        &large,
+        &rsa(N_2048, &b64(&[1, 0, 0, 0, 0, 1])),
+        Algorithm::Rs256,
+        "invalid_key",
+    );
     // Leading zero bytes in the JWK do not change the value.
     check(&rsa(N_2048, "AAEAAQ"), Algorithm::Rs256, "ok");
     let mut even = jwk_core::b64::decode(N_2048, jwk_core::Part::Jwk).unwrap();
