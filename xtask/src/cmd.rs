@@ -12,6 +12,7 @@ pub(crate) struct Cmd {
     args: Vec<String>,
     dir: Option<PathBuf>,
     env: Vec<(String, String)>,
+    env_remove: Vec<String>,
 }
 
 impl Cmd {
@@ -21,6 +22,7 @@ impl Cmd {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             dir: None,
             env: Vec::new(),
+            env_remove: Vec::new(),
         }
     }
 
@@ -36,6 +38,12 @@ impl Cmd {
 
     pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs without `key` in the environment.
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
+        self.env_remove.push(key.to_owned());
         self
     }
 
@@ -61,9 +69,9 @@ impl Cmd {
         if let Some(dir) = &self.dir {
             c.current_dir(dir);
         }
-        // `cargo run` exports the toolchain it runs under; a child asking for `+nightly` must
-        // not inherit it.
-        c.env_remove("RUSTUP_TOOLCHAIN");
+        for k in &self.env_remove {
+            c.env_remove(k);
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -376,7 +376,11 @@ fn fuzz_cmd(root: &Path, toolchain: &Toolchain, target: &str, seconds: u64) -> C
         Toolchain::Nightly => {
             let mut args = vec!["+nightly"];
             args.extend(fuzz_args);
-            Cmd::new("cargo", &args).dir(&fuzz_dir)
+            // The rustup proxy that started xtask may export the outer toolchain; the
+            // nightly child must not inherit it.
+            Cmd::new("cargo", &args)
+                .dir(&fuzz_dir)
+                .env_remove("RUSTUP_TOOLCHAIN")
         }
         Toolchain::Bootstrap => Cmd::new("cargo", &fuzz_args)
             .dir(&fuzz_dir)
