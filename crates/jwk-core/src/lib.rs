@@ -32,7 +32,8 @@
 //!
 //! # Dependencies
 //! - `base64`: the strict engine (no padding, canonical trailing bits) instead of hand-written code.
-//! - `serde` / `serde_json`: JSON parsing through our own visitors, which see every member.
+//! - `serde` / `serde_json`: JSON parsing through our own visitors, which see every member;
+//!   `float_roundtrip` so that numbers printed by `to_json()` parse back to the same value.
 //! - `sha2`: SHA-256 for RFC 7638 thumbprints; pure Rust and `no_std`.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
