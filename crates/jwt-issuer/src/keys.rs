@@ -372,6 +372,7 @@ impl KeyManager {
 
     /// The key signing `alg` now (`None`: the first configured algorithm).
     pub fn signing_key(&self, alg: Option<&Algorithm>) -> Result<SigningKey, Error> {
+        // `open` refuses an empty algorithm list, so index 0 exists.
         let alg = alg.unwrap_or_else(|| &self.inner.algorithms[0]);
         self.view()?
             .active

@@ -141,6 +141,7 @@ pub(crate) fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> 
             )));
         }
         let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            // `i` indexes the '=' in `pair`, so both ranges are in bounds.
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
