@@ -75,3 +75,46 @@ fn keygen(args: &Args) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_dir_output_is_a_key_the_service_loads() {
+        let dir = super::super::TempDir::new("keygen-test").unwrap();
+        let keys = dir.path().join("keys");
+        let args = Args {
+            alg: "EdDSA".into(),
+            rsa_bits: 2048,
+            out: None,
+            key_dir: Some(keys.clone()),
+        };
+        keygen(&args).unwrap();
+        let m = jwt_issuer::KeyManager::builder(&keys)
+            .algorithms([Algorithm::EdDsa])
+            .open()
+            .unwrap();
+        assert!(m.problems().is_empty(), "{:?}", m.problems());
+        // The generated key is the only one: the manager did not need to create another.
+        assert_eq!(std::fs::read_dir(&keys).unwrap().count(), 1);
+        assert!(m.signing_key(None).unwrap().kid.ends_with("_EdDSA"));
+
+        // --out never replaces a file.
+        let out = dir.path().join("k.pem");
+        std::fs::write(&out, "x").unwrap();
+        let args = Args {
+            alg: "ES256".into(),
+            rsa_bits: 2048,
+            out: Some(out.clone()),
+            key_dir: None,
+        };
+        assert!(keygen(&args).is_err());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "x");
+        let bad = Args {
+            alg: "HS256".into(),
+            ..args
+        };
+        assert!(keygen(&bad).is_err());
+    }
+}
