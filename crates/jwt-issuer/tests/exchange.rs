@@ -601,7 +601,7 @@ async fn slow_headers_are_cut_off() {
 }
 
 /// A scripted server: answers every request with `response`, then closes.
-async fn scripted(response: &'static str) -> std::net::SocketAddr {
+async fn scripted(response: &'static str) -> core::net::SocketAddr {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
