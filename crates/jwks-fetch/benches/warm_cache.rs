@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use jwk_core::{Algorithm, JwkSet};
 use jwks_fetch::{CacheConfig, FetchConfig, RemoteJwks};
 use jws_crypto::Signer;
@@ -134,5 +134,102 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Paired rounds, alternating the two sides so machine noise hits both alike; prints the
+/// median ratio of per-round times.
+fn paired(fixed: &Validator, warm: &Validator, tok: &str) {
+    const BATCH: u32 = 200;
+    let time = |v: &Validator| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            v.validate(tok).unwrap();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let two = |v: &Validator| {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..BATCH {
+                        v.validate(tok).unwrap();
+                    }
+                });
+            }
+        });
+        t.elapsed().as_secs_f64()
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut ratio = Vec::new();
+    let mut scaling_remote = Vec::new();
+    let mut scaling_static = Vec::new();
+    for round in 0..100 {
+        let (a, b) = if round % 2 == 0 {
+            let a = time(fixed);
+            (a, time(warm))
+        } else {
+            let b = time(warm);
+            (time(fixed), b)
+        };
+        ratio.push(b / a);
+        let one = time(warm);
+        scaling_remote.push(2.0 * one / two(warm));
+        let one = time(fixed);
+        scaling_static.push(2.0 * one / two(fixed));
+    }
+    println!(
+        "paired: remote_warm / static time ratio (median of 100 rounds of {BATCH}): {:.3}",
+        median(ratio)
+    );
+    println!(
+        "paired: two-thread throughput / one-thread throughput: remote_warm {:.2}x, static {:.2}x",
+        median(scaling_remote),
+        median(scaling_static)
+    );
+}
+
+fn paired_main() {
+    let provider = jws_crypto::default_provider();
+    let (signer, _) = provider.generate(&Algorithm::Es256, 0).unwrap();
+    let mut jwk = signer.public_jwk();
+    jwk.kid = Some("k1".into());
+    let set = JwkSet::new(vec![jwk]);
+    let tok = token(&signer, "k1");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(serve(set.to_json()));
+    let remote = rt.block_on(async {
+        let src = RemoteJwks::builder(url)
+            .fetch_config(FetchConfig::default().with_allow_http_loopback(true))
+            .cache_config(CacheConfig::default().with_background(false))
+            .build()
+            .unwrap();
+        src.load().await.unwrap();
+        src
+    });
+    let build = |b: jwt_validate::ValidatorBuilder| {
+        b.algorithms([Algorithm::Es256])
+            .issuer(ISS)
+            .build()
+            .unwrap()
+    };
+    let fixed = build(Validator::builder().jwks(set));
+    let warm = build(Validator::builder().key_source(remote));
+    paired(&fixed, &warm, &tok);
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    // `cargo test --benches` runs benches in test mode: keep that quick.
+    if !std::env::args().any(|a| a == "--test") {
+        paired_main();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
