@@ -246,3 +246,40 @@ fn rsa_keys_carry_a_matching_deterministic_x5c() {
     let b = open_x5c();
     assert_eq!(a.jwks().unwrap().body, b.jwks().unwrap().body);
 }
+
+#[test]
+fn our_jwks_has_the_shape_of_the_guides() {
+    let guide: serde_json::Value =
+        serde_json::from_str(include_str!("vectors/asgardeo-jwks.json")).unwrap();
+    let names = |k: &serde_json::Value| {
+        let mut n: Vec<String> = k.as_object().unwrap().keys().cloned().collect();
+        n.sort();
+        n
+    };
+    let guide_keys = guide["keys"].as_array().unwrap();
+    let dir = TempDir::new("shape");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = KeyManager::builder(dir.path())
+        .algorithms([Algorithm::Rs256, Algorithm::Ps256])
+        .schedule(schedule())
+        .clock(clock)
+        .x5c(true)
+        .open()
+        .unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&m.jwks().unwrap().body).unwrap();
+    let ours = ours["keys"].as_array().unwrap();
+    assert_eq!(ours.len(), guide_keys.len());
+    for (o, g) in ours.iter().zip(guide_keys) {
+        assert_eq!(names(o), names(g));
+        assert_eq!(o["alg"], g["alg"]);
+        assert_eq!(o["use"], "sig");
+        let suffix = format!("_{}", g["alg"].as_str().unwrap());
+        assert!(g["kid"].as_str().unwrap().ends_with(&suffix));
+        assert!(o["kid"].as_str().unwrap().ends_with(&suffix));
+    }
+    // As in the guide: the two entries differ only in kid and alg.
+    for member in ["n", "e", "x5c", "x5t#S256", "kty"] {
+        assert_eq!(ours[0][member], ours[1][member], "{member}");
+        assert_eq!(guide_keys[0][member], guide_keys[1][member], "{member}");
+    }
+}
