@@ -64,7 +64,7 @@ impl ManualClock {
     /// Moves time forward by `by`, waking sleepers whose deadline passed.
     pub fn advance(&self, by: Duration) {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.offset.send_modify(|o| *o += by);
+        self.offset.send_modify(|o| *o = o.saturating_add(by));
     }
 
     /// Time elapsed since the clock was made.
@@ -81,10 +81,14 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        self.base + *self.offset.borrow()
+        let offset = *self.offset.borrow();
+        self.base.checked_add(offset).unwrap_or(self.base)
     }
     fn system_now(&self) -> SystemTime {
-        self.system_base + *self.offset.borrow()
+        let offset = *self.offset.borrow();
+        self.system_base
+            .checked_add(offset)
+            .unwrap_or(self.system_base)
     }
     fn sleep_until(&self, deadline: Instant) -> Sleep {
         let mut rx = self.offset.subscribe();
@@ -92,7 +96,8 @@ impl Clock for ManualClock {
         Box::pin(async move {
             // An error means the clock is gone: nobody can advance it, so wait forever, like a
             // stopped clock would.
-            if rx.wait_for(|o| base + *o >= deadline).await.is_err() {
+            let reached = |o: &Duration| base.checked_add(*o).is_none_or(|t| t >= deadline);
+            if rx.wait_for(reached).await.is_err() {
                 core::future::pending::<()>().await;
             }
         })

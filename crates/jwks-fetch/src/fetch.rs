@@ -410,7 +410,7 @@ impl Fetcher {
                 while let Some(frame) = body.frame().await {
                     let frame = frame.map_err(http_err)?;
                     if let Ok(data) = frame.into_data() {
-                        if buf.len() + data.len() > max_body {
+                        if buf.len().saturating_add(data.len()) > max_body {
                             return Err(FetchError::TooLarge { limit: max_body });
                         }
                         buf.extend_from_slice(&data);

@@ -287,8 +287,9 @@ impl RemoteJwksBuilder {
         self
     }
 
-    /// Builds the source (no I/O yet: the first fetch happens on first use or in the
-    /// background). Fails on an unusable URL, CA file, or without a tokio runtime.
+    /// Builds the source. With [`CacheConfig::background`] on (the default) the first fetch
+    /// starts at once on the runtime; otherwise on first use or [`RemoteJwks::tick`]. Fails on
+    /// an unusable URL or CA file, or without a tokio runtime (no I/O happens here).
     pub fn build(self) -> Result<RemoteJwks, FetchError> {
         let runtime = match self.runtime {
             Some(h) => h,
@@ -665,7 +666,7 @@ impl Inner {
                     }
                     None => {
                         if let Some(retry_at) = st.retry_at.filter(|r| *r > now) {
-                            return Err(unavailable(&st, retry_at - now));
+                            return Err(unavailable(&st, retry_at.saturating_duration_since(now)));
                         }
                         if kind == Kind::Forced {
                             if let Some(k) = kid {
@@ -674,7 +675,10 @@ impl Inner {
                                     return self.current_or_err(&st);
                                 }
                             }
-                            if st.last_forced.is_some_and(|t| now < t + self.cfg.cooldown) {
+                            if st
+                                .last_forced
+                                .is_some_and(|t| now < later(t, self.cfg.cooldown))
+                            {
                                 st.counters.cooldown_skips += 1;
                                 return self.current_or_err(&st);
                             }
@@ -708,7 +712,7 @@ impl Inner {
                 Some(l) => {
                     if let Some(k) = kid {
                         if !l.keys.contains_kid(k) {
-                            let until = self.clock.now() + self.cfg.negative_ttl;
+                            let until = later(self.clock.now(), self.cfg.negative_ttl);
                             let mut st = self.lock();
                             st.negative.insert(k, until, self.cfg.negative_capacity);
                         }
@@ -882,7 +886,7 @@ impl Inner {
                 let delay = self
                     .backoff(&mut st)
                     .max(e.retry_after().unwrap_or_default());
-                st.retry_at = Some(now + delay);
+                st.retry_at = Some(later(now, delay));
                 st.last_error = Some(e.clone());
                 st.last_error_at = Some(sys);
                 tracing::warn!(
@@ -912,13 +916,15 @@ impl Inner {
     }
 
     fn loaded(&self, jwks: Arc<JwkSet>, keys: Arc<KeySet>, now: Instant, ttl: Duration) -> Loaded {
-        let expires_at = now + ttl;
+        let expires_at = later(now, ttl);
         Loaded {
             jwks,
             keys,
             expires_at,
-            refresh_at: expires_at - self.cfg.refresh_ahead.min(ttl / 2),
-            unusable_after: expires_at + self.cfg.max_staleness,
+            refresh_at: expires_at
+                .checked_sub(self.cfg.refresh_ahead.min(ttl / 2))
+                .unwrap_or(now),
+            unusable_after: later(expires_at, self.cfg.max_staleness),
         }
     }
 
@@ -974,7 +980,11 @@ impl Inner {
         st.rng = x;
         let half = d / 2;
         let nanos = half.as_nanos().min(u128::from(u64::MAX)) as u64;
-        half + Duration::from_nanos(if nanos == 0 { 0 } else { x % (nanos + 1) })
+        let jitter = match nanos.checked_add(1) {
+            Some(span) => x % span,
+            None => x,
+        };
+        half.saturating_add(Duration::from_nanos(jitter))
     }
 
     fn stats_locked(&self, st: &State) -> Stats {
@@ -1034,6 +1044,14 @@ impl Drop for FlightGuard {
             st.flight = None;
         }
     }
+}
+
+/// `t + d`, saturating at about a century (a configured `Duration::MAX` means "never").
+fn later(t: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    t.checked_add(d.min(CENTURY))
+        .or_else(|| t.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(t)
 }
 
 async fn wait(mut rx: watch::Receiver<Outcome>) -> Result<(), FetchError> {

@@ -975,3 +975,41 @@ async fn empty_sets_and_replaced_keys_are_logged_loudly() {
     assert!(find("JWKS fetch failed").contains("http_status"));
     assert_eq!(server.hits(), 4);
 }
+
+#[tokio::test]
+async fn extreme_settings_do_not_panic() {
+    let k1 = TestKey::new("k1");
+    let server = Server::raw(fixed(jwks(&[&k1]))).await;
+    let clock = clock();
+    let max = Duration::MAX;
+    let cfg = cache()
+        .with_ttl(max, max, max)
+        .with_refresh_ahead(max)
+        .with_max_staleness(max)
+        .with_cooldown(max)
+        .with_backoff(max, max)
+        .with_negative_cache(max, 0);
+    let src = source_with(&server.url("/jwks"), &clock, cfg, http_config());
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    assert_eq!(check(&v, &unsigned_token("x")).await, "key_not_found");
+    assert_eq!(check(&v, &unsigned_token("y")).await, "key_not_found");
+    server.set(handler(|_, _| status(500)));
+    assert!(src.refresh_now().await.is_err());
+    clock.advance(max);
+    assert!(src.tick().await.is_none());
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    assert_eq!(server.hits(), 3);
+    // Zero everywhere: a refetch per unknown kid at most per flight, never a panic.
+    let zero = Duration::ZERO;
+    let cfg = cache()
+        .with_ttl(zero, zero, zero)
+        .with_refresh_ahead(zero)
+        .with_cooldown(zero)
+        .with_backoff(zero, zero);
+    server.set(fixed(jwks(&[&k1])));
+    let src = source_with(&server.url("/jwks"), &clock, cfg, http_config());
+    let v = validator(&src);
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+    assert!(src.tick().await.unwrap().is_ok());
+}
