@@ -704,3 +704,40 @@ async fn any_changed_character_is_refused_and_burns_nothing() {
     assert_eq!(env.exchange(&good).await.status, 200);
     assert_eq!(env.exchange(&good).await.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut env = Env::new().await;
+    let a = env.assertion(&env.claims());
+    let body = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
+    let mut s = tokio::net::TcpStream::connect(env.svc.addr).await.unwrap();
+    let head = format!(
+        "POST {TOKEN_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body.as_bytes()[..10]).await.unwrap();
+    // Shutdown starts while the body is half sent.
+    let server = env.svc.server.take().unwrap();
+    let stopping = tokio::spawn(server.shutdown());
+    // Wait until the listener is closed: shutdown has begun, the request is still open.
+    let addr = env.svc.addr;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    s.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("\"access_token\""));
+    stopping.await.unwrap();
+}
