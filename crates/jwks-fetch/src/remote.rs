@@ -233,6 +233,22 @@ pub enum Event {
     },
 }
 
+impl fmt::Display for Event {
+    /// One line, for `jwkctl jwks watch`: `updated added [..] removed [..] changed [..] | stats`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Updated { diff, stats } if diff.is_empty() => {
+                write!(f, "unchanged | {stats}")
+            }
+            Event::Updated { diff, stats } => write!(f, "updated {diff} | {stats}"),
+            Event::NotModified { stats } => write!(f, "not-modified | {stats}"),
+            Event::Failed { error, stats } => {
+                write!(f, "failed {}: {error} | {stats}", error.code())
+            }
+        }
+    }
+}
+
 /// A remote JWK Set behind a cache; implements [`KeySource`] for `jwt-validate`.
 ///
 /// Cheap to clone (clones share the cache). The background refresher stops when the last

@@ -245,7 +245,14 @@ async fn rotation_new_removed_and_replaced_keys() {
     assert_eq!(server.hits(), 3);
     assert_eq!(server.requests()[2].header("cache-control"), None);
     match &events(&mut rx)[..] {
-        [Event::Updated { diff, .. }] => assert_eq!(diff.removed, ["k1"]),
+        [e @ Event::Updated { diff, .. }] => {
+            assert_eq!(diff.removed, ["k1"]);
+            let line = e.to_string();
+            assert!(
+                line.starts_with("updated added [] removed [k1] changed [] | health=fresh keys=1"),
+                "{line}"
+            );
+        }
         other => panic!("{other:?}"),
     }
     // Unknown now: one refetch (cooldown not running), then key_not_found.
