@@ -353,7 +353,10 @@ impl KeyManager {
     }
 
     /// Rotates now, on demand: creates a new key of every kind. It is published at once and
-    /// signs after the pre-publish period; the current key keeps signing until then.
+    /// signs after the pre-publish period; the current key keeps signing until then. Fails
+    /// (`key_dir`) while another instance holds the directory's rotation lock. (Writing a key
+    /// file into the directory, e.g. with `jwkctl keygen --key-dir`, has the same effect on
+    /// every instance at its next [`KeyManager::maintain`].)
     pub fn rotate(&self) -> Result<(), Error> {
         let _guard = self.inner.maintain.lock().map_err(|_| poisoned())?;
         self.rescan()?;
@@ -613,6 +616,12 @@ impl KeyManager {
     fn create_key(&self, kind: KeyKind, now: i64, scheduled: bool) -> Result<(), Error> {
         let dir = &self.inner.dir;
         let Some(_lock) = DirLock::acquire(dir)? else {
+            if !scheduled {
+                return Err(Error::key_dir(
+                    &dir.join(LOCK_FILE),
+                    "another instance holds the rotation lock; retry shortly",
+                ));
+            }
             tracing::info!(
                 kind = kind.prefix(),
                 "another instance is rotating; skipped"

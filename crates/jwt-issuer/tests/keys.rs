@@ -283,3 +283,20 @@ fn our_jwks_has_the_shape_of_the_guides() {
         assert_eq!(guide_keys[0][member], guide_keys[1][member], "{member}");
     }
 }
+
+#[test]
+fn on_demand_rotation_refuses_while_another_instance_rotates() {
+    let dir = TempDir::new("lock");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let m = open(&dir, &clock, &[Algorithm::EdDsa]);
+    std::fs::write(dir.path().join(".rotate.lock"), "").unwrap();
+    assert_eq!(m.rotate().unwrap_err().code(), "key_dir");
+    // Scheduled maintenance just skips; the lock file is not a problem file.
+    clock.advance(Duration::from_secs(1000));
+    m.maintain().unwrap();
+    assert!(m.problems().is_empty());
+    assert_eq!(kids(&m).len(), 1);
+    std::fs::remove_file(dir.path().join(".rotate.lock")).unwrap();
+    m.rotate().unwrap();
+    assert_eq!(kids(&m).len(), 2);
+}
