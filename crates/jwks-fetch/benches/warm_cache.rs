@@ -227,8 +227,8 @@ criterion_group!(benches, bench);
 
 fn main() {
     benches();
-    // `cargo test --benches` runs benches in test mode: keep that quick.
-    if !std::env::args().any(|a| a == "--test") {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: keep that quick.
+    if std::env::args().any(|a| a == "--bench") {
         paired_main();
     }
     Criterion::default().configure_from_args().final_summary();
