@@ -336,7 +336,7 @@ impl KeyManager {
     /// Rescans the directory (keys another instance added), creates keys whose rotation is
     /// due, deletes this manager's own key files once their keys are removed from the set, and
     /// recomputes the JWKS. Blocking (file I/O, RSA generation): call it from a blocking
-    /// context; [`crate::Service`] runs it on a timer.
+    /// context; a running server ([`crate::Listener::serve`]) runs it on a timer.
     pub fn maintain(&self) -> Result<(), Error> {
         let _guard = self.inner.maintain.lock().map_err(|_| poisoned())?;
         self.rescan()?;
