@@ -402,8 +402,9 @@ impl TokenService {
         // Before the jti is recorded: a refused request does not use up the assertion.
         // The parameter is not authenticated, so it may only confirm what the identity provider
         // signed: `client_id` or `azp` in the assertion, else its issuer.
-        let signed_client = match (claims.get("client_id"), claims.get("azp")) {
-            (Some(Value::String(c)), _) | (None, Some(Value::String(c))) => c,
+        let all = claims.to_value();
+        let signed_client = match (all.get("client_id"), all.get("azp")) {
+            (Some(Value::String(c)), _) | (None, Some(Value::String(c))) => c.clone(),
             _ => iss.clone(),
         };
         if client_id.is_some_and(|c| c != signed_client) {
