@@ -7,7 +7,9 @@
 //! - `fuzz [--seconds N] [TARGET]`: runs the cargo-fuzz targets (all, or one), installing
 //!   cargo-fuzz when missing; `cargo +nightly` when a nightly toolchain is installed, else
 //!   `RUSTC_BOOTSTRAP=1` on the current toolchain.
-//! - `bench [--quick]`: `cargo bench -p benches` once that package has benchmarks.
+//! - `bench [--quick]`: `cargo bench -p benches`, then prints the tables the bench binaries
+//!   left in `target/criterion/summary-*.md` and writes them to `benches/RESULTS.md` with the
+//!   machine, date and command (hand-written notes between its markers are kept).
 //! - `fuzz-seeds`: rewrites the committed seed corpora from `jwk-core`'s test vectors.
 //! - `tidy`: the repository rules (also run as a test of this crate, see `tidy.rs`).
 //! - `load`: placeholder; the load test is not built yet.
@@ -406,5 +408,93 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
         // criterion's quick mode: fewer samples, stops once the estimate is stable.
         cargo_args.extend(["--", "--quick"]);
     }
-    Cmd::cargo(root, &cargo_args).status()
+    // Each bench binary leaves its table in <target>/criterion/summary-*.md; old ones go
+    // first so a failed binary cannot leave a stale table behind.
+    let summaries = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("criterion");
+    let previous = std::fs::read_dir(&summaries).into_iter().flatten();
+    for entry in previous.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with("summary-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Cmd::cargo(root, &cargo_args).status()?;
+    let mut tables: Vec<PathBuf> = std::fs::read_dir(&summaries)
+        .map_err(|e| format!("{}: {e}", summaries.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("summary-"))
+        })
+        .collect();
+    tables.sort();
+    let mut body = String::new();
+    for table in &tables {
+        let text =
+            std::fs::read_to_string(table).map_err(|e| format!("{}: {e}", table.display()))?;
+        body.push_str(&text);
+        body.push('\n');
+    }
+    println!("\n{body}");
+    let command = format!("cargo xtask bench{}", if quick { " --quick" } else { "" });
+    let results =
+        format!(
+        "# Benchmark results\n\nWritten by `{command}` ({}). Machine: {}. Date: {}.\n\n{}{body}",
+        if quick { "quick mode: short samples, rough figures" } else { "full run" },
+        machine(),
+        shell_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        NOTES_MARKER,
+    );
+    let path = root.join("benches").join("RESULTS.md");
+    let notes = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.split_once(NOTES_MARKER).map(|(_, n)| n.to_owned()));
+    let results = match notes.and_then(|n| n.split_once(END_MARKER).map(|(n, _)| n.to_owned())) {
+        // Hand-written notes between the markers survive a rerun.
+        Some(n) => results.replacen(
+            NOTES_MARKER,
+            &format!("{NOTES_MARKER}{n}{END_MARKER}\n\n"),
+            1,
+        ),
+        None => results.replacen(
+            NOTES_MARKER,
+            &format!("{NOTES_MARKER}\n{END_MARKER}\n\n"),
+            1,
+        ),
+    };
+    std::fs::write(&path, results).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Where `benches/RESULTS.md` keeps hand-written notes across reruns.
+const NOTES_MARKER: &str = "<!-- notes: kept by cargo xtask bench -->";
+const END_MARKER: &str = "<!-- end of notes -->";
+
+/// `nproc` and the CPU model from /proc/cpuinfo.
+fn machine() -> String {
+    let cpus = shell_line("nproc", &[]);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("{cpus} CPUs, {model}")
+}
+
+/// The first line a command prints, or `?`.
+fn shell_line(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }

@@ -1,0 +1,373 @@
+//! This workspace against the limit (each backend's raw verify of the same signing input and
+//! signature with a pre-parsed key) and against `jsonwebtoken` and `jwt-simple`, on identical
+//! tokens, in one run. Writes `<target>/criterion/summary-1-compare.md`, which
+//! `cargo xtask bench` prints and copies into `benches/RESULTS.md`.
+//!
+//! Run: `cargo xtask bench [--quick]` (or `cargo bench -p benches --bench compare`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::std_instead_of_core,
+    missing_docs
+)]
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use benches::{AppClaims, Case, Material, AUD};
+use criterion::{black_box, Criterion};
+use jwk_core::Algorithm;
+use jwt_validate::Validator;
+use shared::{jsonwebtoken_validation, parse_floor, SimpleKey};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod shared;
+
+/// Row ids (criterion function names) in table order, with their labels and the limit they
+/// are compared with.
+const ROWS: &[(&str, &str, &str)] = &[
+    (
+        "aws-lc-rs_limit",
+        "limit: aws-lc-rs raw verify",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "aws-lc-rs_static",
+        "this workspace, static keys (aws-lc-rs)",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "aws-lc-rs_remote",
+        "this workspace, jwks-fetch warm cache (aws-lc-rs)",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "aws-lc-rs_cache_hit",
+        "this workspace, verified-token cache hit",
+        "aws-lc-rs_limit",
+    ),
+    ("ring_limit", "limit: ring raw verify", "ring_limit"),
+    (
+        "ring_static",
+        "this workspace, static keys (ring)",
+        "ring_limit",
+    ),
+    (
+        "ring_remote",
+        "this workspace, jwks-fetch warm cache (ring)",
+        "ring_limit",
+    ),
+    (
+        "jsonwebtoken_once",
+        "jsonwebtoken 12, DecodingKey built once",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "jsonwebtoken_per_call",
+        "jsonwebtoken 12, DecodingKey per call",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "jwt-simple",
+        "jwt-simple 0.15 (pure-rust)",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "parse_floor",
+        "parse floor (split, base64url, JSON)",
+        "aws-lc-rs_limit",
+    ),
+];
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (warm_up, measure) = if quick {
+        (Duration::from_millis(200), Duration::from_millis(700))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    };
+    let mut c = Criterion::default()
+        .warm_up_time(warm_up)
+        .measurement_time(measure)
+        .sample_size(if quick { 20 } else { 50 })
+        .configure_from_args();
+
+    let cases = benches::cases();
+    let set = benches::jwk_set(&cases);
+    let aws = benches::validator(&jws_crypto::aws_lc_rs::PROVIDER, set.clone());
+    let ring = benches::validator(&jws_crypto::ring::PROVIDER, set.clone());
+    let cached = benches::cached_validator(&jws_crypto::aws_lc_rs::PROVIDER, set.clone());
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(serve(set.to_json()));
+    let remote = |provider: &'static jws_crypto::Provider| {
+        let source = rt.block_on(async {
+            let src = jwks_fetch::RemoteJwks::builder(url.clone())
+                .provider(provider)
+                .fetch_config(jwks_fetch::FetchConfig::default().with_allow_http_loopback(true))
+                .cache_config(jwks_fetch::CacheConfig::default().with_background(false))
+                .build()
+                .unwrap();
+            src.load().await.unwrap();
+            src
+        });
+        benches::validator_over(Arc::new(source))
+    };
+    let aws_remote = remote(&jws_crypto::aws_lc_rs::PROVIDER);
+    let ring_remote = remote(&jws_crypto::ring::PROVIDER);
+
+    for case in &cases {
+        // Every contender must accept the token before it is timed.
+        for v in [&aws, &ring, &aws_remote, &ring_remote, &cached] {
+            let claims = v.validate_as::<AppClaims>(&case.token).unwrap();
+            assert_eq!(claims.claims().aud, AUD);
+        }
+        let aws_limit = aws_limit(case);
+        let ring_limit = ring_limit(case);
+        assert!(aws_limit());
+        assert!(ring_limit());
+        let jwt_jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&case.jwk.to_json()).unwrap();
+        let jwt_key = jsonwebtoken::DecodingKey::from_jwk(&jwt_jwk).unwrap();
+        let jwt_validation = jsonwebtoken_validation(&case.alg);
+        let jwt_decode = |key: &jsonwebtoken::DecodingKey| {
+            jsonwebtoken::decode::<AppClaims>(&case.token, key, &jwt_validation).unwrap()
+        };
+        jwt_decode(&jwt_key);
+        let simple = SimpleKey::new(case);
+        simple.verify(&case.token);
+
+        let mut g = c.benchmark_group(case.id);
+        g.bench_function("aws-lc-rs_limit", |b| b.iter(|| assert!(aws_limit())));
+        g.bench_function("aws-lc-rs_static", |b| {
+            b.iter(|| {
+                aws.validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap()
+            })
+        });
+        g.bench_function("aws-lc-rs_remote", |b| {
+            b.iter(|| {
+                aws_remote
+                    .validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap()
+            })
+        });
+        g.bench_function("aws-lc-rs_cache_hit", |b| {
+            b.iter(|| {
+                cached
+                    .validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap()
+            })
+        });
+        g.bench_function("ring_limit", |b| b.iter(|| assert!(ring_limit())));
+        g.bench_function("ring_static", |b| {
+            b.iter(|| {
+                ring.validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap()
+            })
+        });
+        g.bench_function("ring_remote", |b| {
+            b.iter(|| {
+                ring_remote
+                    .validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap()
+            })
+        });
+        g.bench_function("jsonwebtoken_once", |b| b.iter(|| jwt_decode(&jwt_key)));
+        g.bench_function("jsonwebtoken_per_call", |b| {
+            b.iter(|| jwt_decode(&jsonwebtoken::DecodingKey::from_jwk(&jwt_jwk).unwrap()))
+        });
+        g.bench_function("jwt-simple", |b| {
+            b.iter(|| simple.verify(black_box(&case.token)))
+        });
+        g.bench_function("parse_floor", |b| {
+            b.iter(|| parse_floor(black_box(&case.token)))
+        });
+        g.finish();
+    }
+    c.final_summary();
+
+    let threads = threads(&cases, &aws_remote, if quick { 1 } else { 3 });
+    let table = summary(&cases, &threads);
+    let dir = criterion_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("summary-1-compare.md"), table).unwrap();
+}
+
+/// aws-lc-rs: the key parsed once, exactly as `jws-crypto` imports it.
+fn aws_limit(case: &Case) -> impl Fn() -> bool + '_ {
+    use raw_aws_lc::signature as s;
+    let key = match (&case.material, &case.alg) {
+        (Material::Rsa { n, e }, alg) => {
+            let params = if *alg == Algorithm::Ps256 {
+                &s::RSA_PSS_2048_8192_SHA256
+            } else {
+                &s::RSA_PKCS1_2048_8192_SHA256
+            };
+            s::RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(params)
+                .unwrap()
+        }
+        (Material::Ec { point }, Algorithm::Es256) => {
+            s::ParsedPublicKey::new(&s::ECDSA_P256_SHA256_FIXED, point).unwrap()
+        }
+        (Material::Ec { point }, _) => {
+            s::ParsedPublicKey::new(&s::ECDSA_P384_SHA384_FIXED, point).unwrap()
+        }
+        (Material::Ed25519 { x }, _) => s::ParsedPublicKey::new(&s::ED25519, x).unwrap(),
+    };
+    move || {
+        key.verify_sig(black_box(&case.signing_input), black_box(&case.signature))
+            .is_ok()
+    }
+}
+
+/// ring: it has no parsed RSA or ECDSA public key type, so its raw verify parses per call
+/// (as `jws-crypto`'s ring verifier must too).
+fn ring_limit(case: &Case) -> impl Fn() -> bool + '_ {
+    use raw_ring::signature as s;
+    move || {
+        let msg = black_box(case.signing_input.as_slice());
+        let sig = black_box(case.signature.as_slice());
+        match (&case.material, &case.alg) {
+            (Material::Rsa { n, e }, alg) => {
+                let params = if *alg == Algorithm::Ps256 {
+                    &s::RSA_PSS_2048_8192_SHA256
+                } else {
+                    &s::RSA_PKCS1_2048_8192_SHA256
+                };
+                s::RsaPublicKeyComponents { n, e }
+                    .verify(params, msg, sig)
+                    .is_ok()
+            }
+            (Material::Ec { point }, Algorithm::Es256) => {
+                s::UnparsedPublicKey::new(&s::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(msg, sig)
+                    .is_ok()
+            }
+            (Material::Ec { point }, _) => {
+                s::UnparsedPublicKey::new(&s::ECDSA_P384_SHA384_FIXED, point)
+                    .verify(msg, sig)
+                    .is_ok()
+            }
+            (Material::Ed25519 { x }, _) => s::UnparsedPublicKey::new(&s::ED25519, x)
+                .verify(msg, sig)
+                .is_ok(),
+        }
+    }
+}
+
+/// A loopback server answering every request with `doc` (`127.0.0.1` only).
+async fn serve(doc: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let doc = doc.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: max-age=3600\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
+                    doc.len()
+                );
+                let _ = tcp.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/jwks")
+}
+
+/// Validations per second on one thread, then on two threads sharing `validator`, for each
+/// case: `(label, one, two)`.
+fn threads(cases: &[Case], validator: &Validator, seconds: u64) -> Vec<(&'static str, f64, f64)> {
+    let run = |case: &Case, n: usize| -> f64 {
+        let deadline = Duration::from_secs(seconds);
+        let start = Instant::now();
+        let total: u64 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut count = 0u64;
+                        while start.elapsed() < deadline {
+                            for _ in 0..16 {
+                                validator.validate_as::<AppClaims>(&case.token).unwrap();
+                            }
+                            count += 16;
+                        }
+                        count
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        total as f64 / start.elapsed().as_secs_f64()
+    };
+    cases
+        .iter()
+        .filter(|c| matches!(c.id, "rs256-2048" | "es256" | "eddsa"))
+        .map(|c| (c.label, run(c, 1), run(c, 2)))
+        .collect()
+}
+
+/// `<target>/criterion`: the bench executable is `<target>/release/deps/compare-<hash>`.
+fn criterion_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir).join("criterion");
+    }
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("criterion")
+}
+
+/// Criterion's median estimate for `group/function`, in nanoseconds.
+fn median_ns(group: &str, function: &str) -> Option<f64> {
+    let path = criterion_dir()
+        .join(group)
+        .join(function)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn summary(cases: &[Case], threads: &[(&str, f64, f64)]) -> String {
+    let mut out = String::new();
+    out.push_str("| algorithm | contender | ns/op (median) | ratio to its limit |\n");
+    out.push_str("|---|---|---:|---:|\n");
+    for case in cases {
+        for &(id, label, limit) in ROWS {
+            let Some(ns) = median_ns(case.id, id) else {
+                continue;
+            };
+            let ratio =
+                median_ns(case.id, limit).map_or(String::from("-"), |l| format!("{:.2}x", ns / l));
+            let _ = writeln!(out, "| {} | {label} | {ns:.0} | {ratio} |", case.label);
+        }
+    }
+    out.push_str(
+        "\nRatios: rows marked aws-lc-rs or naming a peer are divided by the aws-lc-rs limit, \
+         rows marked ring by ring's own limit.\n",
+    );
+    out.push_str("\nThreads: validations per second through the jwks-fetch warm cache (aws-lc-rs), one validator shared.\n\n");
+    out.push_str("| algorithm | 1 thread (/s) | 2 threads (/s) | 2 threads / 1 thread |\n");
+    out.push_str("|---|---:|---:|---:|\n");
+    for (label, one, two) in threads {
+        let _ = writeln!(out, "| {label} | {one:.0} | {two:.0} | {:.2}x |", two / one);
+    }
+    out
+}

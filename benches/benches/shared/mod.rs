@@ -1,0 +1,126 @@
+//! Peers and the parse floor, shared by the bench binaries.
+
+use base64::Engine as _;
+use benches::{AppClaimsRef, Case, Material, AUD, ISS};
+use jwk_core::Algorithm;
+use serde::Deserialize;
+
+pub(crate) fn jsonwebtoken_validation(alg: &Algorithm) -> jsonwebtoken::Validation {
+    use jsonwebtoken::Algorithm as A;
+    let alg = match alg {
+        Algorithm::Rs256 => A::RS256,
+        Algorithm::Ps256 => A::PS256,
+        Algorithm::Es256 => A::ES256,
+        Algorithm::Es384 => A::ES384,
+        _ => A::EdDSA,
+    };
+    let mut v = jsonwebtoken::Validation::new(alg);
+    v.set_issuer(&[ISS]);
+    v.set_audience(&[AUD]);
+    v.leeway = 60;
+    v.validate_nbf = true;
+    v
+}
+
+/// The non-registered claims, for jwt-simple (which types the registered ones itself).
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub(crate) struct SimpleCustom {
+    scope: String,
+    client_id: String,
+    email: String,
+}
+
+pub(crate) enum SimpleKey {
+    Rs256(jwt_simple::prelude::RS256PublicKey),
+    Ps256(jwt_simple::prelude::PS256PublicKey),
+    Es256(jwt_simple::prelude::ES256PublicKey),
+    Es384(jwt_simple::prelude::ES384PublicKey),
+    Ed25519(jwt_simple::prelude::Ed25519PublicKey),
+}
+
+pub(crate) struct Simple {
+    key: SimpleKey,
+    options: jwt_simple::prelude::VerificationOptions,
+}
+
+impl Simple {
+    pub(crate) fn verify(&self, token: &str) -> jwt_simple::prelude::JWTClaims<SimpleCustom> {
+        use jwt_simple::prelude::*;
+        let o = Some(self.options.clone());
+        match &self.key {
+            SimpleKey::Rs256(k) => k.verify_token(token, o),
+            SimpleKey::Ps256(k) => k.verify_token(token, o),
+            SimpleKey::Es256(k) => k.verify_token(token, o),
+            SimpleKey::Es384(k) => k.verify_token(token, o),
+            SimpleKey::Ed25519(k) => k.verify_token(token, o),
+        }
+        .unwrap()
+    }
+}
+
+impl SimpleKey {
+    #[allow(clippy::new_ret_no_self)]
+    pub(crate) fn new(case: &Case) -> Simple {
+        use jwt_simple::prelude::*;
+        let key = match (&case.material, &case.alg) {
+            (Material::Rsa { n, e }, Algorithm::Ps256) => SimpleKey::Ps256(
+                PS256PublicKey::from_components(n, e)
+                    .unwrap()
+                    .with_key_id(case.id),
+            ),
+            (Material::Rsa { n, e }, _) => SimpleKey::Rs256(
+                RS256PublicKey::from_components(n, e)
+                    .unwrap()
+                    .with_key_id(case.id),
+            ),
+            (Material::Ec { point }, Algorithm::Es256) => SimpleKey::Es256(
+                ES256PublicKey::from_bytes(point)
+                    .unwrap()
+                    .with_key_id(case.id),
+            ),
+            (Material::Ec { point }, _) => SimpleKey::Es384(
+                ES384PublicKey::from_bytes(point)
+                    .unwrap()
+                    .with_key_id(case.id),
+            ),
+            (Material::Ed25519 { x }, _) => SimpleKey::Ed25519(
+                Ed25519PublicKey::from_bytes(x)
+                    .unwrap()
+                    .with_key_id(case.id),
+            ),
+        };
+        let options = VerificationOptions {
+            allowed_issuers: Some(HashSet::from([ISS.to_owned()])),
+            allowed_audiences: Some(HashSet::from([AUD.to_owned()])),
+            time_tolerance: Some(jwt_simple::prelude::Duration::from_secs(60)),
+            ..Default::default()
+        };
+        Simple { key, options }
+    }
+}
+
+#[derive(Deserialize)]
+struct HeaderRef<'a> {
+    #[serde(borrow)]
+    alg: &'a str,
+    #[serde(borrow, default)]
+    typ: Option<&'a str>,
+    #[serde(borrow, default)]
+    kid: Option<&'a str>,
+}
+
+/// The least any validator must do besides the signature: split, base64url-decode header and
+/// payload, parse both into borrowed typed structs.
+pub(crate) fn parse_floor(token: &str) -> usize {
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = token.splitn(3, '.');
+    let (h, p) = (parts.next().unwrap(), parts.next().unwrap());
+    let hb = engine.decode(h).unwrap();
+    let pb = engine.decode(p).unwrap();
+    let header: HeaderRef<'_> = serde_json::from_slice(&hb).unwrap();
+    let claims: AppClaimsRef<'_> = serde_json::from_slice(&pb).unwrap();
+    header.alg.len()
+        + header.typ.map_or(0, str::len)
+        + header.kid.map_or(0, str::len)
+        + claims.sub.len()
+}
