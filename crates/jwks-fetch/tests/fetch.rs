@@ -581,3 +581,32 @@ async fn a_tls_handshake_that_never_completes_hits_the_connect_timeout() {
     );
     assert_eq!(server.hits(), 0);
 }
+
+#[tokio::test]
+async fn close_delimited_and_chunked_bodies_are_read_whole() {
+    let key = TestKey::new("k");
+    let doc = jwks(&[&key]);
+    let server = Server::raw(handler(move |n, _| {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+        match n {
+            0 => Reply::Raw(format!("{head}connection: close\r\n\r\n{doc}").into_bytes()),
+            _ => {
+                let (a, b) = doc.split_at(doc.len() / 2);
+                Reply::Raw(
+                    format!(
+                        "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                        a.len(),
+                        b.len()
+                    )
+                    .into_bytes(),
+                )
+            }
+        }
+    }))
+    .await;
+    for _ in 0..2 {
+        let f = fetch_once(&server.url("/"), &http_config()).await.unwrap();
+        assert_eq!(f.jwks.keys[0].kid.as_deref(), Some("k"));
+    }
+    assert_eq!(server.hits(), 2);
+}
