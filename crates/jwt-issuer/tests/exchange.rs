@@ -713,10 +713,20 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     let body = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
     let mut s = tokio::net::TcpStream::connect(env.svc.addr).await.unwrap();
     let head = format!(
-        "POST {TOKEN_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST {TOKEN_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
+    // "100 Continue" means the server read the headers and is reading the body: the request
+    // is in flight.
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("\r\n\r\n") {
+        let mut b = [0u8; 256];
+        let n = s.read(&mut b).await.unwrap();
+        assert!(n > 0, "closed before 100 Continue");
+        seen.extend_from_slice(&b[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 100"));
     s.write_all(&body.as_bytes()[..10]).await.unwrap();
     // Shutdown starts while the body is half sent.
     let server = env.svc.server.take().unwrap();
