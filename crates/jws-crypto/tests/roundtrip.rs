@@ -56,6 +56,60 @@ proptest! {
     }
 }
 
+fn b64(bytes: &[u8]) -> String {
+    jwk_core::b64::encode(bytes)
+}
+
+/// Import results are typed errors or keys that refuse arbitrary signatures; never a panic.
+fn import_all(json: &str, algs: &[Algorithm], sig: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(jwk) = jwk_core::Jwk::parse(json.as_bytes()) else {
+        return Ok(());
+    };
+    for p in ALL {
+        for alg in algs {
+            match p.import(&jwk, alg, &KeyPolicy::default().min_rsa_bits(1024)) {
+                Ok(v) => prop_assert!(v.verify(b"a.b", sig).is_err()),
+                Err(e) => prop_assert!(jws_crypto::Error::CODES.contains(&e.code())),
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn arbitrary_rsa_keys_import_or_refuse(
+        n in proptest::collection::vec(any::<u8>(), 0..1100),
+        e in proptest::collection::vec(any::<u8>(), 0..10),
+        sig in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let json = format!(r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#, b64(&n), b64(&e));
+        import_all(&json, &[Algorithm::Rs256, Algorithm::Ps384, Algorithm::Hs256], &sig)?;
+    }
+
+    #[test]
+    fn arbitrary_ec_okp_oct_keys_import_or_refuse(
+        x in proptest::collection::vec(any::<u8>(), 66),
+        y in proptest::collection::vec(any::<u8>(), 66),
+        curve in 0usize..3,
+        sig in proptest::collection::vec(any::<u8>(), 0..140),
+    ) {
+        let (crv, len) = [("P-256", 32), ("P-384", 48), ("P-521", 66)][curve];
+        let ec = format!(
+            r#"{{"kty":"EC","crv":"{crv}","x":"{}","y":"{}"}}"#,
+            b64(&x[..len]),
+            b64(&y[..len])
+        );
+        import_all(&ec, &[Algorithm::Es256, Algorithm::Es384, Algorithm::Es512], &sig)?;
+        let okp = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, b64(&x[..32]));
+        import_all(&okp, &[Algorithm::EdDsa, Algorithm::Ed25519], &sig)?;
+        let oct = format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(&x[..len]));
+        import_all(&oct, &[Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512], &sig)?;
+    }
+}
+
 #[cfg(feature = "sign")]
 mod signing {
     use super::*;
