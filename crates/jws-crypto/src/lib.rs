@@ -21,7 +21,7 @@
 //! for provider in jws_crypto::ALL {
 //!     let key = provider.import(&jwk, &Algorithm::EdDsa, &KeyPolicy::default())?;
 //!     assert_eq!(key.verify(jws.signing_input(), &jws.signature()?), Ok(()));
-//!     // The key is bound to EdDSA: it cannot be imported for anything else.
+//!     // An Ed25519 key verifies EdDSA (or Ed25519) and nothing else.
 //!     let err = provider.import(&jwk, &Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
 //!     assert_eq!(err.code(), "key_mismatch");
 //! }
