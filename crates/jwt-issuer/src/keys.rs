@@ -234,6 +234,15 @@ impl KeyManagerBuilder {
             }),
         };
         manager.maintain()?;
+        // Another instance starting at the same moment may hold the rotation lock while it
+        // creates the first keys: wait for them (bounded) rather than start without a key.
+        for _ in 0..100 {
+            if manager.has_every_kind()? {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            manager.maintain()?;
+        }
         Ok(manager)
     }
 }
@@ -405,6 +414,14 @@ impl KeyManager {
     /// seconds since the epoch.
     pub fn next_change(&self) -> Result<i64, Error> {
         Ok(self.view()?.valid_until)
+    }
+
+    fn has_every_kind(&self) -> Result<bool, Error> {
+        let keys = self.inner.keys.read().map_err(|_| poisoned())?;
+        Ok(self
+            .kinds()
+            .iter()
+            .all(|kind| keys.iter().any(|k| k.kind == *kind)))
     }
 
     fn kinds(&self) -> Vec<KeyKind> {

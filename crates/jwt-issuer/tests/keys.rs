@@ -300,3 +300,32 @@ fn on_demand_rotation_refuses_while_another_instance_rotates() {
     m.rotate().unwrap();
     assert_eq!(kids(&m).len(), 2);
 }
+
+#[test]
+fn instances_starting_together_share_the_first_keys() {
+    let dir = TempDir::new("together");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (path, clock) = (dir.path().to_owned(), clock.clone());
+            std::thread::spawn(move || {
+                KeyManager::builder(path)
+                    .algorithms([Algorithm::Es256, Algorithm::EdDsa])
+                    .schedule(schedule())
+                    .clock(clock)
+                    .open()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let managers: Vec<KeyManager> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for m in &managers {
+        m.maintain().unwrap();
+    }
+    let first = managers[0].jwks().unwrap();
+    assert_eq!(JwkSet::parse(&first.body).unwrap().keys.len(), 2);
+    for m in &managers {
+        assert_eq!(m.jwks().unwrap().body, first.body);
+        assert!(m.signing_key(None).is_ok());
+    }
+}
