@@ -446,7 +446,7 @@ async fn a_bad_document_never_replaces_a_good_one() {
     let good = jwks(&[&k1]);
     let server = Server::raw(fixed(good.clone())).await;
     let clock = clock();
-    let fetch = http_config().with_request_timeout(Duration::from_millis(300));
+    let fetch = http_config().with_request_timeout(Duration::from_millis(1000));
     let src = source_with(&server.url("/jwks"), &clock, cache(), fetch);
     let v = validator(&src);
     let token = k1.token();
@@ -760,7 +760,7 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
             Box::new(move || Reply::Drip {
                 prefix: Vec::new(),
                 bytes: head("content-length: 10\r\n"),
-                every: Duration::from_millis(20),
+                every: Duration::from_millis(60),
             }),
         ),
         (
@@ -768,7 +768,7 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
             Box::new(move || Reply::Drip {
                 prefix: head("content-length: 20\r\n"),
                 bytes: br#"{"keys":[         ]}"#.to_vec(),
-                every: Duration::from_millis(50),
+                every: Duration::from_millis(250),
             }),
         ),
         ("timeout", Box::new(|| Reply::Hang)),
@@ -810,7 +810,7 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
             Box::new(|| Reply::Raw(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec())),
         ),
     ];
-    let fetch = http_config().with_request_timeout(Duration::from_millis(300));
+    let fetch = http_config().with_request_timeout(Duration::from_millis(1000));
     for (want, fault) in faults {
         let server = Server::raw(handler(move |_, _| fault())).await;
         let clock = clock();
