@@ -42,6 +42,21 @@ pub fn decode_into(input: &str, part: Part, out: &mut Vec<u8>) -> Result<(), Err
         .map_err(|e| map_error(e, input.len(), part))
 }
 
+/// Decodes strict base64url into `out`, returning the decoded length: for hot paths that
+/// decode into a buffer on the stack. An `out` shorter than [`decoded_len`] is `too_large`.
+pub fn decode_to_slice(input: &str, part: Part, out: &mut [u8]) -> Result<usize, Error> {
+    STRICT
+        .decode_slice(input.as_bytes(), out)
+        .map_err(|e| match e {
+            base64::DecodeSliceError::DecodeError(e) => map_error(e, input.len(), part),
+            base64::DecodeSliceError::OutputSliceTooSmall => Error::TooLarge {
+                part,
+                size: decoded_len(input.len()).unwrap_or(input.len()),
+                limit: out.len(),
+            },
+        })
+}
+
 /// Decoded length of a base64url string of `len` characters (no padding), or `None` when no
 /// strict encoding has that length.
 pub fn decoded_len(len: usize) -> Option<usize> {

@@ -58,26 +58,44 @@ fn json_error(e: &serde_json::Error, part: Part) -> Error {
     }
 }
 
-/// A set of member names seen in one object: linear scan while small, a tree beyond, so a
-/// hostile object with thousands of members stays `O(n log n)`.
-#[derive(Default)]
+/// A set of member names seen in one object: linear scan over an inline array while small (no
+/// allocation for the usual header or claims set), a tree beyond, so a hostile object with
+/// thousands of members stays `O(n log n)`.
 pub(crate) struct Names<'de> {
-    small: Vec<Cow<'de, str>>,
+    small: [Cow<'de, str>; SMALL_NAMES],
+    /// How many of `small` are in use; 0 once `large` took over.
+    len: usize,
     large: BTreeSet<Cow<'de, str>>,
+}
+
+const SMALL_NAMES: usize = 16;
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Names {
+            small: core::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            large: BTreeSet::new(),
+        }
+    }
 }
 
 impl<'de> Names<'de> {
     /// Adds `name`; false when it was already there.
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
         if self.large.is_empty() {
-            if self.small.contains(&name) {
+            let used = self.small.get(..self.len).unwrap_or_default();
+            if used.contains(&name) {
                 return false;
             }
-            if self.small.len() < 16 {
-                self.small.push(name);
+            if let Some(slot) = self.small.get_mut(self.len) {
+                *slot = name;
+                self.len += 1;
                 return true;
             }
-            self.large.extend(self.small.drain(..));
+            self.large
+                .extend(self.small.iter_mut().map(core::mem::take));
+            self.len = 0;
         }
         self.large.insert(name)
     }

@@ -101,10 +101,17 @@ impl<'a> Compact<'a> {
         &self.token.as_bytes()[..self.dot2]
     }
 
-    /// Decodes and parses the header.
+    /// Decodes and parses the header (decoded on the stack when it is at most 512 bytes, as
+    /// every usual header is).
     pub fn header(&self) -> Result<Header, Error> {
+        let encoded = self.header_b64();
+        let mut inline = [0u8; 512];
+        if b64::decoded_len(encoded.len()).is_some_and(|n| n <= inline.len()) {
+            let n = b64::decode_to_slice(encoded, Part::Header, &mut inline)?;
+            return Header::parse(inline.get(..n).unwrap_or_default());
+        }
         let mut buf = Vec::new();
-        b64::decode_into(self.header_b64(), Part::Header, &mut buf)?;
+        b64::decode_into(encoded, Part::Header, &mut buf)?;
         Header::parse(&buf)
     }
 
@@ -143,6 +150,11 @@ impl<'a> UnverifiedJws<'a> {
     /// The parsed (unverified) header.
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The parsed (unverified) header, owned (no copy).
+    pub fn into_header(self) -> Header {
+        self.header
     }
 
     /// The bytes the signature covers.
@@ -207,6 +219,24 @@ mod tests {
             UnverifiedJws::parse(".b.c", &l).unwrap_err().code(),
             "malformed"
         );
+    }
+
+    #[test]
+    fn headers_around_the_inline_buffer_size_parse_alike() {
+        for len in [509, 510, 511, 512, 513, 514, 600] {
+            // {"alg":"ES256","x":"aaa..."} padded to exactly `len` bytes.
+            let fixed = r#"{"alg":"ES256","x":""}"#.len();
+            let json = alloc::format!(r#"{{"alg":"ES256","x":"{}"}}"#, "a".repeat(len - fixed));
+            assert_eq!(json.len(), len);
+            let token = alloc::format!("{}.e30.c2ln", b64::encode(json.as_bytes()));
+            let jws = UnverifiedJws::parse(&token, &Limits::default()).unwrap();
+            assert_eq!(jws.header().alg, crate::Algorithm::Es256, "{len}");
+            let bad = alloc::format!("{}.e30.c2ln", &b64::encode(json.as_bytes())[1..]);
+            assert!(
+                UnverifiedJws::parse(&bad, &Limits::default()).is_err(),
+                "{len}"
+            );
+        }
     }
 
     #[test]
