@@ -913,9 +913,13 @@ async fn reads_never_wait_on_a_refresh_in_flight() {
     clock.advance(secs(600));
     let refresher = src.clone();
     let pending = tokio::spawn(async move { refresher.tick().await });
-    while server.hits() < 2 {
-        tokio::task::yield_now().await;
-    }
+    tokio::time::timeout(secs(30), async {
+        while server.hits() < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the refresh reached the server");
     // The refresh hangs; validations with known keys do not wait for it (the margin is only a
     // safety net: waiting would take the full 60 s deadline).
     for _ in 0..100 {
