@@ -652,10 +652,14 @@ impl KeyManager {
         }
         // Names are unique per second; a second rotation within the same second takes the
         // next second (a slightly longer pre-publish).
-        let stamp = created
+        let mut stamp = created
             .iter()
             .max()
             .map_or(now, |&newest| now.max(newest.saturating_add(1)));
+        // A skipped file (corrupt, foreign, unreadable) may hold the name: never reuse it.
+        while dir.join(kind.file_name(stamp)).exists() {
+            stamp = stamp.saturating_add(1);
+        }
         let gen_alg = self
             .algorithms_of(kind)
             .into_iter()
@@ -665,7 +669,7 @@ impl KeyManager {
             .inner
             .provider
             .generate(&gen_alg, self.inner.rsa_bits)?;
-        let name = format!("{}-{stamp}.pem", kind.prefix());
+        let name = kind.file_name(stamp);
         let pem = pkcs8_pem(&der);
         write_new_private(dir, &name, pem.as_bytes())?;
         tracing::info!(file = %name, kind = kind.prefix(), created = stamp, "key created");

@@ -209,6 +209,9 @@ fn group_readable_key_is_refused() {
     assert_eq!(problems.len(), 1);
     assert!(problems[0].reason.contains("0644"), "{problems:?}");
     assert!(file.exists());
+    // A new key took over under another name.
+    assert!(m.signing_key(None).is_ok());
+    assert!(dir.path().join(format!("ed25519-{}.pem", T0 + 1)).exists());
 }
 
 #[test]
