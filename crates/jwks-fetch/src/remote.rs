@@ -161,7 +161,7 @@ pub struct Stats {
     pub cooldown_skips: u64,
     /// Unknown `kid`s answered from the negative cache.
     pub negative_hits: u64,
-    /// Usable keys held.
+    /// Keys held: the JWKs of the document that parsed as usable (`JwkSet::keys`).
     pub key_count: usize,
     /// When the last attempt succeeded (200 or 304).
     pub last_success: Option<SystemTime>,
