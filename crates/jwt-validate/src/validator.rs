@@ -3,7 +3,7 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use jwk_core::{Algorithm, Claims, Header, JwkSet, Limits, UnverifiedJws};
+use jwk_core::{Algorithm, Claims, Header, JwkSet, Limits, Part, UnverifiedJws};
 use jws_crypto::{KeyPolicy, Provider};
 use serde::de::DeserializeOwned;
 
@@ -350,7 +350,7 @@ pub struct Validator {
 /// A token split, routed, with its header past policy.
 struct Prepared<'t, 'v> {
     jws: UnverifiedJws<'t>,
-    signature: Vec<u8>,
+    signature: Signature,
     payload: Vec<u8>,
     route: &'v Route,
     claims: Option<Claims>,
@@ -451,7 +451,7 @@ impl Validator {
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
         Ok(VerifiedJws {
-            header: prepared.jws.header().clone(),
+            header: prepared.jws.into_header(),
             payload: prepared.payload,
         })
     }
@@ -460,7 +460,7 @@ impl Validator {
         let jws = UnverifiedJws::parse(token, &self.inner.limits)?;
         // Structure first: every segment must be strict base64url before any key work.
         let payload = jws.payload()?;
-        let signature = jws.signature()?;
+        let signature = Signature::decode(jws.compact().signature_b64())?;
         let mut claims = None;
         let route = if route_by_iss && !self.inner.routes.is_empty() {
             let c = Claims::parse(&payload)?;
@@ -499,7 +499,7 @@ impl Validator {
 
     fn verify_signature(&self, p: &Prepared<'_, '_>, set: &KeySet) -> Result<(), Miss> {
         let candidates = select::select(set, p.jws.header(), self.inner.max_untagged)?;
-        if candidates.verify(p.jws.signing_input(), &p.signature) {
+        if candidates.verify(p.jws.signing_input(), p.signature.as_bytes()) {
             Ok(())
         } else {
             Err(Miss {
@@ -569,9 +569,37 @@ impl Validator {
             .policy
             .check_claims(&claims, self.inner.clock.now())?;
         Ok(Verified {
-            header: p.jws.header().clone(),
+            header: p.jws.into_header(),
             claims,
         })
+    }
+}
+
+/// A decoded signature: on the stack up to 1024 bytes (an RSA-8192 signature, the largest
+/// key the default key policy imports), on the heap beyond.
+// Large on purpose: it lives on the stack for one validation so the signature costs no
+// allocation.
+#[allow(clippy::large_enum_variant)]
+enum Signature {
+    Inline { bytes: [u8; 1024], len: usize },
+    Heap(Vec<u8>),
+}
+
+impl Signature {
+    fn decode(encoded: &str) -> Result<Self, jwk_core::Error> {
+        let mut bytes = [0u8; 1024];
+        if jwk_core::b64::decoded_len(encoded.len()).is_some_and(|n| n <= bytes.len()) {
+            let len = jwk_core::b64::decode_to_slice(encoded, Part::Signature, &mut bytes)?;
+            return Ok(Signature::Inline { bytes, len });
+        }
+        jwk_core::b64::decode(encoded, Part::Signature).map(Signature::Heap)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Signature::Inline { bytes, len } => bytes.get(..*len).unwrap_or_default(),
+            Signature::Heap(v) => v,
+        }
     }
 }
 
