@@ -58,7 +58,8 @@
 //!   back as `If-None-Match` / `If-Modified-Since`, and a 304 renews the keys held.
 //! - Discovery ([`DiscoveryKind::OpenId`], RFC 8414 [`DiscoveryKind::OAuth`]): the document's
 //!   `issuer` must equal the configured issuer byte for byte, `jwks_uri` must be https (or
-//!   allowed loopback http).
+//!   allowed loopback http). A source built by discovery asks the metadata again when its
+//!   JWKS URL answers 404 or 410.
 //!
 //! Caching ([`RemoteJwks`], [`CacheConfig`]):
 //! - The current set is an `Arc<KeySet>` in an `ArcSwap`: imported once per document, read

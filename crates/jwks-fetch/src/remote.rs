@@ -903,6 +903,12 @@ impl Inner {
                     .backoff(&mut st)
                     .max(e.retry_after().unwrap_or_default());
                 st.retry_at = Some(later(now, delay));
+                if matches!(self.location, Location::Discovery { .. })
+                    && matches!(e, FetchError::HttpStatus { status: 404 | 410 })
+                {
+                    // The JWKS URL is gone: ask the metadata again on the next attempt.
+                    st.jwks_uri = None;
+                }
                 st.last_error = Some(e.clone());
                 st.last_error_at = Some(sys);
                 tracing::warn!(

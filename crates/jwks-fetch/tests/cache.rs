@@ -1025,3 +1025,54 @@ async fn extreme_settings_do_not_panic() {
     assert_eq!(check(&v, &k1.token()).await, "valid");
     assert!(src.tick().await.unwrap().is_ok());
 }
+
+#[tokio::test]
+async fn a_jwks_url_that_disappears_is_rediscovered() {
+    let k1 = TestKey::new("k1");
+    let doc = jwks(&[&k1]);
+    let moved = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = moved.clone();
+    let server = Server::raw(handler(move |_, req| {
+        let port = req
+            .header("host")
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let me = format!("http://127.0.0.1:{port}");
+        let path = if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            "/v2/jwks"
+        } else {
+            "/v1/jwks"
+        };
+        match req.path.as_str() {
+            "/.well-known/openid-configuration" => {
+                json(format!(r#"{{"issuer":"{me}","jwks_uri":"{me}{path}"}}"#))
+            }
+            p if p == path => json(doc.clone()),
+            _ => status(404),
+        }
+    }))
+    .await;
+    let clock = clock();
+    let issuer = server.url("");
+    let src = RemoteJwks::discover(&issuer, DiscoveryKind::OpenId)
+        .fetch_config(http_config())
+        .cache_config(cache())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    src.load().await.unwrap();
+    assert_eq!(server.hits(), 2);
+    moved.store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(secs(600));
+    // The old URL answers 404: the keys held stay, and the next attempt asks the metadata.
+    assert_eq!(src.tick().await.unwrap().unwrap_err().code(), "http_status");
+    assert_eq!(src.stats().jwks_uri, None);
+    assert!(src.keys().is_some());
+    clock.advance(secs(2));
+    assert!(src.tick().await.unwrap().is_ok());
+    assert_eq!(src.stats().jwks_uri, Some(server.url("/v2/jwks")));
+    assert_eq!(server.hits(), 5);
+}
