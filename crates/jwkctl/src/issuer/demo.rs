@@ -30,7 +30,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             return ExitCode::from(crate::output::UNDECIDED);
         }
     };
@@ -38,11 +38,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let result = rt.block_on(demo.run(&args));
     match result {
         Ok(()) if demo.failed == 0 => {
-            println!("\nall {} steps behaved", demo.passed);
+            super::say!("\nall {} steps behaved", demo.passed);
             ExitCode::SUCCESS
         }
         Ok(()) => {
-            println!(
+            super::say!(
                 "\n{} of {} steps did not behave",
                 demo.failed,
                 demo.passed + demo.failed
@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            println!("\nstopped: {e}");
+            super::say!("\nstopped: {e}");
             ExitCode::from(1)
         }
     }
@@ -69,22 +69,22 @@ type Stop = String;
 impl Demo {
     fn heading(&mut self, title: &str) {
         self.step += 1;
-        println!("\n{}. {title}", self.step);
+        super::say!("\n{}. {title}", self.step);
     }
 
     fn check(&mut self, ok: bool, what: &str) -> bool {
         if ok {
             self.passed += 1;
-            println!("   [ok]   {what}");
+            super::say!("   [ok]   {what}");
         } else {
             self.failed += 1;
-            println!("   [FAIL] {what}");
+            super::say!("   [FAIL] {what}");
         }
         ok
     }
 
     fn info(&self, line: impl AsRef<str>) {
-        println!("          {}", line.as_ref());
+        super::say!("          {}", line.as_ref());
     }
 
     fn require(&mut self, ok: bool, what: &str) -> Result<(), Stop> {
@@ -344,7 +344,7 @@ impl Demo {
         self.check(true, "both servers stopped");
         if args.keep_keys {
             let p = dirs.keep();
-            println!("\nkey directories kept in {}", p.display());
+            super::say!("\nkey directories kept in {}", p.display());
         }
         Ok(())
     }

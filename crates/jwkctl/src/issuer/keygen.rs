@@ -30,7 +30,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     match keygen(&args) {
         Ok(()) => ExitCode::from(OK),
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             ExitCode::from(UNDECIDED)
         }
     }
@@ -65,12 +65,15 @@ fn keygen(args: &Args) -> Result<(), String> {
     match target {
         Some(path) => {
             write_private_file(&path, pem.as_bytes()).map_err(|e| e.to_string())?;
-            eprintln!("private key written to {} (mode 0600)", path.display());
-            println!("{}", jwk.to_json());
+            super::tell!("private key written to {} (mode 0600)", path.display());
+            super::say!("{}", jwk.to_json());
         }
         None => {
-            print!("{pem}");
-            eprintln!("{}", jwk.to_json());
+            {
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout().lock(), "{pem}");
+            }
+            super::tell!("{}", jwk.to_json());
         }
     }
     Ok(())

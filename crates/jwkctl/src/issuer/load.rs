@@ -46,7 +46,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             return ExitCode::from(UNDECIDED);
         }
     };
@@ -54,7 +54,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(true) => ExitCode::from(OK),
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             ExitCode::from(UNDECIDED)
         }
     }
@@ -191,7 +191,7 @@ async fn load(args: &Args) -> Result<bool, String> {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     if args.json {
-        println!(
+        super::say!(
             "{}",
             json!({
                 "exchanges": ok,
@@ -214,30 +214,33 @@ async fn load(args: &Args) -> Result<bool, String> {
             })
         );
     } else {
-        println!(
+        super::say!(
             "assertions {} verified, access tokens {} signed, {} connections, {} cores",
-            assertion_alg, token_alg, args.concurrency, cores
+            assertion_alg,
+            token_alg,
+            args.concurrency,
+            cores
         );
-        println!(
+        super::say!(
             "crypto per exchange: verify {:.1} us + sign {:.1} us -> limit {:.0} exchanges/s",
             us(verify),
             us(sign),
             limit
         );
-        println!(
+        super::say!(
             "{ok} exchanges in {:.2} s ({errors} errors): {rate:.0} exchanges/s = {:.0} % of the limit",
             elapsed.as_secs_f64(),
             rate / limit * 100.0
         );
         if let (Some(c), Some(r), Some(share)) = (cpu, per_cpu_second, crypto_share) {
-            println!(
+            super::say!(
                 "process CPU {:.2} s (server + load client): {r:.0} exchanges per CPU-second; \
                  crypto is {:.0} % of the CPU used",
                 c.as_secs_f64(),
                 share * 100.0
             );
         }
-        println!(
+        super::say!(
             "latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             ms(pct(0.50)),
             ms(pct(0.99)),

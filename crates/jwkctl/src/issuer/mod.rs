@@ -1,6 +1,24 @@
 //! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `demo` and the hidden `load`
 //! (all thin shells over `jwt-issuer`).
 
+/// `println!` that never panics: a closed stdout (`jwkctl demo | head`) is not an error.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
+pub(crate) use {say, tell};
+
 pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod keygen;

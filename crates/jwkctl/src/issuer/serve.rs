@@ -31,28 +31,28 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let text = match std::fs::read_to_string(&args.config) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.config.display());
+            super::tell!("error: {}: {e}", args.config.display());
             return ExitCode::from(UNDECIDED);
         }
     };
     let config = match Config::parse(&text) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.config.display());
+            super::tell!("error: {}: {e}", args.config.display());
             return ExitCode::from(UNDECIDED);
         }
     };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             return ExitCode::from(UNDECIDED);
         }
     };
     match rt.block_on(serve(config, args.check)) {
         Ok(()) => ExitCode::from(OK),
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             ExitCode::from(UNDECIDED)
         }
     }
@@ -88,14 +88,14 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())?
     };
     for p in keys.problems() {
-        eprintln!("warning: key directory: {} skipped: {}", p.file, p.reason);
+        super::tell!("warning: key directory: {} skipped: {}", p.file, p.reason);
     }
     if check {
         for s in keys.status().map_err(|e| e.to_string())? {
-            eprintln!("{:8} {} ({})", s.state.name(), s.kid, s.file);
+            super::tell!("{:8} {} ({})", s.state.name(), s.kid, s.file);
         }
         let doc = keys.jwks().map_err(|e| e.to_string())?;
-        println!("{}", String::from_utf8_lossy(&doc.body));
+        super::say!("{}", String::from_utf8_lossy(&doc.body));
     }
 
     let mut b = TokenService::builder(c.issuer.clone(), keys)
@@ -141,7 +141,7 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
     }
     let service = b.build().map_err(|e| e.to_string())?;
     if check {
-        eprintln!("configuration ok");
+        super::tell!("configuration ok");
         return Ok(());
     }
 
@@ -160,14 +160,14 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         None => listener.serve(service, options),
     };
-    eprintln!(
+    super::tell!(
         "serving {} on {}://{}",
         c.issuer,
         if c.tls.is_some() { "https" } else { "http" },
         server.local_addr()
     );
     shutdown_signal().await;
-    eprintln!("shutting down");
+    super::tell!("shutting down");
     server.shutdown().await;
     Ok(())
 }

@@ -46,11 +46,11 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> ExitCode {
     match sign(&args) {
         Ok(token) => {
-            println!("{token}");
+            super::say!("{token}");
             ExitCode::from(OK)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::tell!("error: {e}");
             ExitCode::from(UNDECIDED)
         }
     }
