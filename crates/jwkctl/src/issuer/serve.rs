@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jwt_issuer::{
-    KeyManager, Listener, MemoryReplayStore, Schedule, ServerOptions, TlsFiles, TokenService,
-    TrustedIssuer,
+    KeyManager, Listener, MemoryReplayStore, RunningServer, Schedule, ServerOptions, TlsFiles,
+    TokenService, TrustedIssuer,
 };
 
 use super::config::{algorithms, Config};
@@ -59,6 +59,18 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(c: Config, check: bool) -> Result<(), String> {
+    let Some(server) = start(c, check).await? else {
+        return Ok(());
+    };
+    shutdown_signal().await;
+    super::tell!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Builds everything the file describes and starts listening (`None` with `check`: built,
+/// not started).
+async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> {
     let algs = algorithms(&c.algorithms)?;
     let d = |span: Option<super::config::Span>, default: u64| {
         span.map_or(Duration::from_secs(default), |s| s.0)
@@ -142,7 +154,7 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
     let service = b.build().map_err(|e| e.to_string())?;
     if check {
         super::tell!("configuration ok");
-        return Ok(());
+        return Ok(None);
     }
 
     let addr: core::net::SocketAddr = c
@@ -166,10 +178,7 @@ async fn serve(c: Config, check: bool) -> Result<(), String> {
         if c.tls.is_some() { "https" } else { "http" },
         server.local_addr()
     );
-    shutdown_signal().await;
-    super::tell!("shutting down");
-    server.shutdown().await;
-    Ok(())
+    Ok(Some(server))
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -246,5 +255,25 @@ mod tests {
                jwks_uri = "http://idp.example/oauth2/jwks""#,
         );
         assert!(rt.block_on(serve(plain_http, true)).is_err());
+    }
+
+    #[test]
+    fn the_configured_server_answers() {
+        let dir = super::super::TempDir::new("serve-run").unwrap();
+        let rt = super::super::runtime().unwrap();
+        let mut c = config(dir.path(), "");
+        c.listen = "127.0.0.1:0".into();
+        rt.block_on(async {
+            let server = start(c, false).await.unwrap().unwrap();
+            let mut client = jwt_issuer::LoopbackClient::connect(server.local_addr())
+                .await
+                .unwrap();
+            let h = client.get(jwt_issuer::HEALTH_PATH, &[]).await.unwrap();
+            assert_eq!(h.status, 200);
+            let j = client.get(jwt_issuer::JWKS_PATH, &[]).await.unwrap();
+            assert_eq!(j.header("cache-control"), Some("public, max-age=600"));
+            assert_eq!(jwk_core::JwkSet::parse(&j.body).unwrap().keys.len(), 2);
+            server.shutdown().await;
+        });
     }
 }
