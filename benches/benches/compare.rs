@@ -192,6 +192,13 @@ fn main() {
     }
     c.final_summary();
 
+    // A filtered or profiling run measures one benchmark: no thread run, no table.
+    let partial = std::env::args()
+        .skip(1)
+        .any(|a| a == "--profile-time" || a.contains('/'));
+    if partial {
+        return;
+    }
     let threads = threads(&cases, &aws_remote, if quick { 1 } else { 3 });
     let table = summary(&cases, &threads);
     let dir = criterion_dir();
