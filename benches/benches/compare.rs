@@ -11,6 +11,7 @@
     missing_docs
 )]
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,6 +123,16 @@ fn main() {
     let aws_remote = remote(&jws_crypto::aws_lc_rs::PROVIDER);
     let ring_remote = remote(&jws_crypto::ring::PROVIDER);
 
+    // A filtered or profiling run measures one benchmark: no paired or thread run, no table.
+    let partial = std::env::args()
+        .skip(1)
+        .any(|a| a == "--profile-time" || a.contains('/'));
+    let pair_budget = if quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(2)
+    };
+    let mut paired_ratios = Paired::new();
     for case in &cases {
         // Every contender must accept the token before it is timed.
         for v in [&aws, &ring, &aws_remote, &ring_remote, &cached] {
@@ -189,18 +200,50 @@ fn main() {
             b.iter(|| parse_floor(black_box(&case.token)))
         });
         g.finish();
+
+        if !partial {
+            let aws_static = || {
+                aws.validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap();
+            };
+            let aws_warm = || {
+                aws_remote
+                    .validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap();
+            };
+            let ring_static = || {
+                ring.validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap();
+            };
+            let ring_warm = || {
+                ring_remote
+                    .validate_as::<AppClaims>(black_box(&case.token))
+                    .unwrap();
+            };
+            let jwt_once = || {
+                jwt_decode(&jwt_key);
+            };
+            let aws_lim = || assert!(aws_limit());
+            let ring_lim = || assert!(ring_limit());
+            let rows: [PairedRow<'_>; 5] = [
+                ("aws-lc-rs_static", &aws_lim, &aws_static),
+                ("aws-lc-rs_remote", &aws_lim, &aws_warm),
+                ("ring_static", &ring_lim, &ring_static),
+                ("ring_remote", &ring_lim, &ring_warm),
+                ("jsonwebtoken_once", &aws_lim, &jwt_once),
+            ];
+            for (id, limit, row) in rows {
+                paired_ratios.insert((case.id, id), paired(limit, row, pair_budget));
+            }
+        }
     }
     c.final_summary();
 
-    // A filtered or profiling run measures one benchmark: no thread run, no table.
-    let partial = std::env::args()
-        .skip(1)
-        .any(|a| a == "--profile-time" || a.contains('/'));
     if partial {
         return;
     }
     let threads = threads(&cases, &aws_remote, if quick { 1 } else { 3 });
-    let table = summary(&cases, &threads);
+    let table = summary(&cases, &paired_ratios, &threads);
     let dir = criterion_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("summary-1-compare.md"), table).unwrap();
@@ -352,10 +395,45 @@ fn median_ns(group: &str, function: &str) -> Option<f64> {
     v["median"]["point_estimate"].as_f64()
 }
 
-fn summary(cases: &[Case], threads: &[(&str, f64, f64)]) -> String {
+/// The time of `row` over the time of `limit`, measured in alternating batches so that load
+/// from other processes hits both alike: the median of the per-round ratios.
+fn paired(limit: &dyn Fn(), row: &dyn Fn(), budget: Duration) -> f64 {
+    const BATCH: usize = 8;
+    let batch = |f: &dyn Fn()| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let start = Instant::now();
+    let mut ratios = Vec::new();
+    while start.elapsed() < budget || ratios.len() < 8 {
+        // Alternate which goes first, so neither always runs with a warmer cache.
+        let (l, r) = if ratios.len() % 2 == 0 {
+            let l = batch(limit);
+            (l, batch(row))
+        } else {
+            let r = batch(row);
+            (batch(limit), r)
+        };
+        ratios.push(r / l);
+    }
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+type Paired = HashMap<(&'static str, &'static str), f64>;
+
+/// A row id, its limit and the row itself.
+type PairedRow<'a> = (&'static str, &'a dyn Fn(), &'a dyn Fn());
+
+fn summary(cases: &[Case], paired: &Paired, threads: &[(&str, f64, f64)]) -> String {
     let mut out = String::new();
-    out.push_str("| algorithm | contender | ns/op (median) | ratio to its limit |\n");
-    out.push_str("|---|---|---:|---:|\n");
+    out.push_str(
+        "| algorithm | contender | ns/op (median) | ratio to its limit | paired ratio |\n",
+    );
+    out.push_str("|---|---|---:|---:|---:|\n");
     for case in cases {
         for &(id, label, limit) in ROWS {
             let Some(ns) = median_ns(case.id, id) else {
@@ -363,12 +441,22 @@ fn summary(cases: &[Case], threads: &[(&str, f64, f64)]) -> String {
             };
             let ratio =
                 median_ns(case.id, limit).map_or(String::from("-"), |l| format!("{:.2}x", ns / l));
-            let _ = writeln!(out, "| {} | {label} | {ns:.0} | {ratio} |", case.label);
+            let pair = paired
+                .get(&(case.id, id))
+                .map_or(String::new(), |r| format!("{r:.3}x"));
+            let _ = writeln!(
+                out,
+                "| {} | {label} | {ns:.0} | {ratio} | {pair} |",
+                case.label
+            );
         }
     }
     out.push_str(
         "\nRatios: rows marked aws-lc-rs or naming a peer are divided by the aws-lc-rs limit, \
-         rows marked ring by ring's own limit.\n",
+         rows marked ring by ring's own limit. \"ratio to its limit\" divides criterion medians \
+         taken seconds apart; \"paired ratio\" times the row and its limit in alternating \
+         batches of 8 and takes the median per-round ratio, so load from other processes \
+         cancels out: read the bars against it.\n",
     );
     out.push_str("\nThreads: validations per second through the jwks-fetch warm cache (aws-lc-rs), one validator shared.\n\n");
     out.push_str("| algorithm | 1 thread (/s) | 2 threads (/s) | 2 threads / 1 thread |\n");
