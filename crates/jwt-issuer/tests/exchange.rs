@@ -751,3 +751,71 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     assert!(reply.contains("\"access_token\""));
     stopping.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_down_with_cached_keys_still_works_until_they_are_too_stale() {
+    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
+    let fetch_clock = Arc::new(jwks_fetch::ManualClock::new());
+    let mut idp = start(&clock, &[Algorithm::Es256], None, &[]).await;
+    let mut cache = jwks_fetch::CacheConfig::default();
+    cache.background = false;
+    let source = jwks_fetch::RemoteJwks::builder(format!("{}{JWKS_PATH}", idp.url))
+        .fetch_config(jwks_fetch::FetchConfig::default().with_allow_http_loopback(true))
+        .cache_config(cache.clone())
+        .clock(fetch_clock.clone())
+        .build()
+        .unwrap();
+    let dir = TempDir::new("stale");
+    let keys = jwt_issuer::KeyManager::builder(dir.path())
+        .algorithms([Algorithm::Es256])
+        .schedule(crate::support::schedule())
+        .clock(clock.clone())
+        .open()
+        .unwrap();
+    let listener = jwt_issuer::Listener::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr());
+    let service = jwt_issuer::TokenService::builder(url, keys)
+        .trust(jwt_issuer::TrustedIssuer::new(
+            idp.url.clone(),
+            Arc::new(source),
+        ))
+        .build()
+        .unwrap();
+    let server = listener.serve(service.clone(), jwt_issuer::ServerOptions::default());
+    let mint = |jti: &str| {
+        let now = jwt_issuer::Clock::now(&*clock).as_secs() as i64;
+        idp.keys
+            .signing_key(None)
+            .unwrap()
+            .sign_jwt(
+                "JWT",
+                &json!({"iss": idp.url, "sub": "a", "aud": service.token_endpoint(),
+                        "exp": now + 60, "jti": jti}),
+            )
+            .unwrap()
+    };
+    let exchange = |a: String| {
+        let service = service.clone();
+        async move {
+            let form = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
+            service.exchange(form.as_bytes()).await
+        }
+    };
+    let (a1, a2, a3) = (mint("1"), mint("2"), mint("3"));
+    assert!(exchange(a1).await.is_ok());
+    idp.stop().await;
+    // Past the cache's TTL, the identity provider unreachable: the held keys still serve.
+    fetch_clock.advance(cache.max_ttl + Duration::from_secs(1));
+    assert!(exchange(a2).await.is_ok());
+    // Past the maximum staleness the keys are gone: 503, not invalid_grant.
+    fetch_clock.advance(cache.max_staleness);
+    match exchange(a3).await {
+        Err(jwt_issuer::Refusal::Unavailable { retry_after, .. }) => {
+            assert!(retry_after >= Duration::from_secs(1))
+        }
+        other => panic!("{other:?}"),
+    }
+    server.shutdown().await;
+}
