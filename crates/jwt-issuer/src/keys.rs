@@ -195,7 +195,9 @@ impl KeyManagerBuilder {
     }
 
     /// Creates the directory (owner-only) when missing, loads every key file, creates a key
-    /// for each kind that has none, and computes the first JWKS.
+    /// for each kind that has none, and computes the first JWKS. Blocking: file I/O, key
+    /// generation, and (when another instance holds the directory's rotation lock while
+    /// creating the first keys) up to 10 s of waiting for its keys.
     pub fn open(self) -> Result<KeyManager, Error> {
         if self.algorithms.is_empty() {
             return Err(Error::config("no signing algorithm configured"));
