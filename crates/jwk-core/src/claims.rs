@@ -138,18 +138,18 @@ impl Claims {
     /// Parses a decoded payload strictly: a JSON object, no duplicate member at any depth,
     /// bounded nesting, registered claims of the right type.
     pub fn parse(json: &[u8]) -> Result<Self, Error> {
+        // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
+        // then reads a `str` and does not check every string again.
+        let text = core::str::from_utf8(json).map_err(|e| Error::Json {
+            part: Part::Payload,
+            line: 0,
+            column: e.valid_up_to(),
+            message: "not UTF-8".into(),
+        })?;
         let slot = Slot::default();
-        let mut claims = json::parse_seed(json, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
-        // The parser accepted the bytes as JSON, whose strings it checked as UTF-8, and the
-        // structural characters are ASCII; the fallback keeps this total anyway.
-        claims.raw = core::str::from_utf8(json)
-            .map_err(|e| Error::Json {
-                part: Part::Payload,
-                line: 0,
-                column: e.valid_up_to(),
-                message: "not UTF-8".into(),
-            })?
-            .into();
+        let mut claims =
+            json::parse_seed_str(text, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
+        claims.raw = text.into();
         Ok(claims)
     }
 

@@ -44,6 +44,22 @@ where
     result.map_err(|e| slot.take().unwrap_or_else(|| json_error(&e, part)))
 }
 
+/// [`parse_seed`] over text already checked as UTF-8: serde_json's `str` reader skips its own
+/// UTF-8 check of every string, so the bytes are validated once, not twice.
+pub(crate) fn parse_seed_str<'de, S>(
+    text: &'de str,
+    part: Part,
+    slot: &Slot,
+    seed: S,
+) -> Result<S::Value, Error>
+where
+    S: DeserializeSeed<'de>,
+{
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    result.map_err(|e| slot.take().unwrap_or_else(|| json_error(&e, part)))
+}
+
 fn json_error(e: &serde_json::Error, part: Part) -> Error {
     let mut message = e.to_string();
     // serde_json appends " at line L column C"; we carry those as fields.
