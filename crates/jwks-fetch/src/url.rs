@@ -67,13 +67,18 @@ impl Target {
             || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// `Host` header value.
-    pub(crate) fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
+    /// The host as written in a URL (IPv6 in brackets).
+    pub(crate) fn authority_host(&self) -> String {
+        if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
-        };
+        }
+    }
+
+    /// `Host` header value.
+    pub(crate) fn authority(&self) -> String {
+        let host = self.authority_host();
         let default = if self.https { 443 } else { 80 };
         if self.port == default {
             host
