@@ -389,7 +389,8 @@ impl RemoteJwks {
         self.inner.usable().map(|l| l.jwks.clone())
     }
 
-    /// Loads the keys if none are held (sharing any fetch in flight); returns them.
+    /// Loads the keys if none are held (sharing any fetch in flight, ignoring backoff: for
+    /// start-up checks and tools); returns them.
     pub async fn load(&self) -> Result<Arc<KeySet>, FetchError> {
         if let Some(k) = self.keys() {
             return Ok(k);
@@ -397,9 +398,12 @@ impl RemoteJwks {
         let outcome = self.inner.clone().fetch(Kind::Initial).await;
         match self.keys() {
             Some(k) => Ok(k),
-            None => Err(outcome
-                .err()
-                .unwrap_or(FetchError::HttpStatus { status: 304 })),
+            // A successful fetch always leaves usable keys (its staleness deadline is at or
+            // after now), so the fallback is for a clock that jumped meanwhile.
+            None => Err(outcome.err().unwrap_or(FetchError::Timeout {
+                phase: "load",
+                limit: Duration::ZERO,
+            })),
         }
     }
 
