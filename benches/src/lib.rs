@@ -2,8 +2,19 @@
 //! one token per key carrying ten realistic claims, the typed claims struct every contender
 //! deserializes into, and this workspace's validators per backend.
 //!
-//! Not a library for anyone else, and not tests: `cargo xtask bench` runs the benchmarks and
-//! writes `benches/RESULTS.md`.
+//! Not a library for anyone else, and not tests: `cargo xtask bench [--quick]` runs the
+//! benchmarks and writes `benches/RESULTS.md` (`--quick` takes about a minute once built).
+//!
+//! - `benches/compare.rs` (criterion): per algorithm, each backend's raw verify (the limit),
+//!   this workspace with static keys, through a warm `jwks-fetch` cache (JWKS served on
+//!   127.0.0.1) and from the verified-token cache; `jsonwebtoken` 12 and `jwt-simple` 0.15 on
+//!   the same token; the parse floor. Then paired ratios (row and limit alternating) and 1
+//!   versus 2 threads sharing one validator.
+//! - `benches/allocs.rs`: allocations per validation under a counting global allocator
+//!   (`stats_alloc`), in its own binary so the timed runs use the plain system allocator.
+//!
+//! The limit rows call aws-lc-rs and ring directly, under the renamed dependencies `raw-aws-lc`
+//! and `raw-ring`: only benchmarks may, since naming the backend is what they measure.
 //!
 //! Keys are generated at start-up with `jws-crypto`'s aws-lc-rs signer (ring cannot generate
 //! RSA keys); every contender verifies the same token bytes.
