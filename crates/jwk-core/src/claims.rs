@@ -153,6 +153,22 @@ impl Claims {
         Ok(claims)
     }
 
+    /// [`Self::parse`] taking the decoded payload by value: its buffer becomes
+    /// [`Self::raw_json`] without a copy.
+    pub fn parse_owned(json: Vec<u8>) -> Result<Self, Error> {
+        let text = String::from_utf8(json).map_err(|e| Error::Json {
+            part: Part::Payload,
+            line: 0,
+            column: e.utf8_error().valid_up_to(),
+            message: "not UTF-8".into(),
+        })?;
+        let slot = Slot::default();
+        let mut claims =
+            json::parse_seed_str(&text, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
+        claims.raw = text.into_boxed_str();
+        Ok(claims)
+    }
+
     /// The claims set as received (decoded from base64url, not re-serialized).
     pub fn raw_json(&self) -> &str {
         &self.raw
@@ -285,6 +301,10 @@ mod tests {
         Claims::parse(s.as_bytes())
     }
 
+    fn parse_bytes(b: &[u8]) -> Result<Claims, Error> {
+        Claims::parse(b)
+    }
+
     #[test]
     fn registered_claims_typed() {
         let c = parse(r#"{"iss":"i","sub":"s","aud":["a","b"],"exp":1300819380,"nbf":1.5,"iat":0,"jti":"j","x":{"y":[1]}}"#).unwrap();
@@ -300,6 +320,12 @@ mod tests {
             x: Value,
             jti: String,
         }
+        let owned = Claims::parse_owned(c.raw_json().as_bytes().to_vec()).unwrap();
+        assert_eq!(owned, c);
+        assert_eq!(
+            Claims::parse_owned(b"{\"iss\":\"\xff\"}".to_vec()).unwrap_err(),
+            parse_bytes(b"{\"iss\":\"\xff\"}").unwrap_err()
+        );
         let m: Mine = c.deserialize_as().unwrap();
         assert_eq!(m.jti, "j");
         assert_eq!(m.x["y"][0], 1);

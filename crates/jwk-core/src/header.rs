@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
 use crate::error::{Error, Part};
-use crate::json::{self, duplicate, fail, KeySeed, Names, Node, NodeSeed, Slot};
+use crate::json::{self, duplicate, fail, KeySeed, Names, Node, NodeSeed, Slot, StrSeed};
 
 /// Header parameter names registered for JWS and JWE (RFC 7515 section 4.1, RFC 7516 section
 /// 4.1, RFC 7518 section 4.6 to 4.8). RFC 7515 section 4.1.11: none of them may appear in `crit`.
@@ -229,6 +229,14 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             if !names.insert(name.clone()) {
                 return Err(duplicate(slot, Part::Header, &name));
             }
+            if name == "alg" {
+                // Read without allocating: only the algorithm it names is kept.
+                match map.next_value_seed(StrSeed(seed))? {
+                    Ok(s) => alg = Some(Algorithm::parse(&s)),
+                    Err(_) => return Err(invalid(slot, "alg", "must be a string")),
+                }
+                continue;
+            }
             let node = map.next_value_seed(seed)?;
             macro_rules! string {
                 ($field:expr, $member:literal) => {
@@ -241,10 +249,6 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 };
             }
             match &*name {
-                "alg" => {
-                    let s = json::string(node).map_err(|r| invalid(slot, "alg", r))?;
-                    alg = Some(Algorithm::parse(&s));
-                }
                 "kid" => string!(h.kid, "kid"),
                 "typ" => string!(h.typ, "typ"),
                 "cty" => string!(h.cty, "cty"),
@@ -320,6 +324,22 @@ mod tests {
         );
         assert_eq!(parse(r#"{"kid":"a"}"#).unwrap_err().code(), "malformed");
         assert_eq!(parse(r#"{"alg":1}"#).unwrap_err().code(), "malformed");
+        // A non-string alg is the same typed error whatever its JSON type; an escaped one is
+        // read like any string.
+        for bad in [r#"{"alg":null}"#, r#"{"alg":[1]}"#, r#"{"alg":{"a":1}}"#] {
+            assert_eq!(
+                parse(bad).unwrap_err(),
+                Error::InvalidHeader {
+                    member: "alg",
+                    reason: "must be a string"
+                },
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse(r#"{"alg":"ES\u0032\u0035\u0036"}"#).unwrap().alg,
+            Algorithm::Es256
+        );
         assert_eq!(parse(r#"["alg"]"#).unwrap_err().code(), "malformed");
         assert_eq!(
             parse(r#"{"alg":"HS256","zip":"DEF"}"#).unwrap_err().code(),

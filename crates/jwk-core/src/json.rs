@@ -380,6 +380,56 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     }
 }
 
+/// A value read as a string without allocating when it is one (borrowed from the input when it
+/// has no escapes); any other value is parsed into a [`Node`] under [`NodeSeed`]'s rules (depth,
+/// errors), so callers report the same type error as before.
+#[derive(Clone, Copy)]
+pub(crate) struct StrSeed<'s>(pub(crate) NodeSeed<'s>);
+
+impl<'de> DeserializeSeed<'de> for StrSeed<'_> {
+    type Value = Result<Cow<'de, str>, Node>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed<'_> {
+    type Value = Result<Cow<'de, str>, Node>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Ok(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.0.visit_bool(v).map(Err)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.0.visit_i64(v).map(Err)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.0.visit_u64(v).map(Err)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.0.visit_f64(v).map(Err)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_unit().map(Err)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(seq).map(Err)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(map).map(Err)
+    }
+}
+
 /// Parses a whole document into a [`Node`] (duplicates kept, depth bounded).
 pub(crate) fn parse_node(bytes: &[u8], part: Part) -> Result<Node, Error> {
     let slot = Slot::default();

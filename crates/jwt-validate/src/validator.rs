@@ -563,7 +563,7 @@ impl Validator {
     fn finish(&self, p: Prepared<'_, '_>) -> Result<Verified<Claims>, Error> {
         let claims = match p.claims {
             Some(c) => c,
-            None => Claims::parse(&p.payload)?,
+            None => Claims::parse_owned(p.payload)?,
         };
         p.route
             .policy
