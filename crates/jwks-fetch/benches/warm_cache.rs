@@ -190,6 +190,48 @@ fn paired(fixed: &Validator, warm: &Validator, tok: &str) {
     );
 }
 
+/// This process's user + system CPU time, from `/proc/self/stat` (Linux; clock ticks taken as
+/// 1/100 s, the usual `CLK_TCK`).
+fn cpu_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// CPU time per validation with one thread and with two at once: equal figures mean the two
+/// threads do not slow each other down (no lock, no contended writes), so throughput doubles
+/// whenever two cores are free. Wall-clock scaling on a shared machine cannot show that.
+fn cpu_per_validation(v: &Validator, tok: &str) {
+    const N: u32 = 20_000;
+    let run = |threads: u32| -> Option<(f64, f64)> {
+        let cpu0 = cpu_time()?;
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for _ in 0..N {
+                        v.validate(tok).unwrap();
+                    }
+                });
+            }
+        });
+        let wall = t.elapsed().as_secs_f64();
+        let cpu = cpu_time()? - cpu0;
+        Some((cpu / f64::from(N * threads) * 1e6, cpu / wall))
+    };
+    if let (Some((one, c1)), Some((two, c2))) = (run(1), run(2)) {
+        println!(
+            "cpu: {one:.1} us per validation on one thread, {two:.1} us on two at once \
+             (ratio {:.3}); cores in use: {c1:.2} and {c2:.2}",
+            two / one
+        );
+    }
+}
+
 fn paired_main() {
     let provider = jws_crypto::default_provider();
     let (signer, _) = provider.generate(&Algorithm::Es256, 0).unwrap();
@@ -221,6 +263,7 @@ fn paired_main() {
     let fixed = build(Validator::builder().jwks(set));
     let warm = build(Validator::builder().key_source(remote));
     paired(&fixed, &warm, &tok);
+    cpu_per_validation(&warm, &tok);
 }
 
 criterion_group!(benches, bench);
