@@ -205,7 +205,7 @@ fn cpu_time() -> Option<f64> {
 /// CPU time per validation with one thread and with two at once: equal figures mean the two
 /// threads do not slow each other down (no lock, no contended writes), so throughput doubles
 /// whenever two cores are free. Wall-clock scaling on a shared machine cannot show that.
-fn cpu_per_validation(v: &Validator, tok: &str) {
+fn cpu_per_validation(label: &str, v: &Validator, tok: &str) {
     const N: u32 = 20_000;
     let run = |threads: u32| -> Option<(f64, f64)> {
         let cpu0 = cpu_time()?;
@@ -225,7 +225,7 @@ fn cpu_per_validation(v: &Validator, tok: &str) {
     };
     if let (Some((one, c1)), Some((two, c2))) = (run(1), run(2)) {
         println!(
-            "cpu: {one:.1} us per validation on one thread, {two:.1} us on two at once \
+            "cpu {label}: {one:.1} us per validation on one thread, {two:.1} us on two at once \
              (ratio {:.3}); cores in use: {c1:.2} and {c2:.2}",
             two / one
         );
@@ -263,7 +263,8 @@ fn paired_main() {
     let fixed = build(Validator::builder().jwks(set));
     let warm = build(Validator::builder().key_source(remote));
     paired(&fixed, &warm, &tok);
-    cpu_per_validation(&warm, &tok);
+    cpu_per_validation("remote_warm", &warm, &tok);
+    cpu_per_validation("static", &fixed, &tok);
 }
 
 criterion_group!(benches, bench);
