@@ -36,15 +36,25 @@ impl Target {
         if authority.as_str().contains('@') {
             return Err(bad("credentials in URLs are refused"));
         }
-        let host = authority.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_ascii_lowercase();
-        if host.is_empty() {
-            return Err(bad("empty host"));
-        }
+        let raw = authority.host();
+        let host = match raw.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => {
+                v6.parse::<core::net::Ipv6Addr>()
+                    .map_err(|_| bad("invalid IPv6 address"))?;
+                v6.to_ascii_lowercase()
+            }
+            None => {
+                // A DNS name or IPv4 literal: letters, digits, `-`, `.`, `_` only.
+                let ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+                if raw.is_empty() {
+                    return Err(bad("empty host"));
+                }
+                if !raw.bytes().all(ok) {
+                    return Err(bad("invalid host"));
+                }
+                raw.to_ascii_lowercase()
+            }
+        };
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let path = uri
             .path_and_query()
@@ -165,6 +175,8 @@ mod tests {
                 "credentials in URLs are refused",
             ),
             ("not a url", "not a URI"),
+            ("http://0[:]", "invalid host"),
+            ("http://[zz::1]/", "invalid IPv6 address"),
         ] {
             match Target::parse(url) {
                 Err(FetchError::InvalidUrl { reason: r, .. }) => assert_eq!(r, reason, "{url}"),
