@@ -237,6 +237,29 @@ fn main() {
             }
         }
     }
+    // Where the non-crypto time goes, on the RS256 token: each step of this workspace's path
+    // alone (all strict), next to the parse floor above.
+    {
+        let case = &cases[0];
+        let limits = jwk_core::Limits::default();
+        let jws = jwk_core::UnverifiedJws::parse(&case.token, &limits).unwrap();
+        let payload = jws.payload().unwrap();
+        let claims = jwk_core::Claims::parse(&payload).unwrap();
+        let mut g = c.benchmark_group("parts");
+        g.bench_function("split_and_header", |b| {
+            b.iter(|| jwk_core::UnverifiedJws::parse(black_box(&case.token), &limits).unwrap())
+        });
+        g.bench_function("payload_base64url", |b| {
+            b.iter(|| black_box(&jws).payload().unwrap())
+        });
+        g.bench_function("claims_strict", |b| {
+            b.iter(|| jwk_core::Claims::parse(black_box(&payload)).unwrap())
+        });
+        g.bench_function("claims_typed", |b| {
+            b.iter(|| black_box(&claims).deserialize_as::<AppClaims>().unwrap())
+        });
+        g.finish();
+    }
     c.final_summary();
 
     if partial {
@@ -475,6 +498,26 @@ fn summary(cases: &[Case], paired: &Paired, threads: &[ThreadRow]) -> String {
          batches of 8 and takes the median per-round ratio, so load from other processes \
          cancels out: read the bars against it.\n",
     );
+    out.push_str(
+        "\nThe non-crypto steps alone, on the RS256 (RSA-2048) token (criterion medians):\n\n",
+    );
+    out.push_str("| step | ns/op |\n|---|---:|\n");
+    for (id, label) in [
+        (
+            "split_and_header",
+            "split, header base64url and strict parse",
+        ),
+        ("payload_base64url", "payload base64url"),
+        ("claims_strict", "claims strict parse (`Claims::parse`)"),
+        (
+            "claims_typed",
+            "claims into the caller's struct (second pass)",
+        ),
+    ] {
+        if let Some(ns) = median_ns("parts", id) {
+            let _ = writeln!(out, "| {label} | {ns:.0} |");
+        }
+    }
     out.push_str("\nThreads: validations per second through the jwks-fetch warm cache (aws-lc-rs), one validator shared.\n\n");
     out.push_str(
         "| algorithm | 1 thread (/s) | 2 threads (/s) | 2 threads / 1 thread | raw verify alone: 2 threads / 1 thread |\n",
