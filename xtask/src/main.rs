@@ -12,7 +12,9 @@
 //!   machine, date and command (hand-written notes between its markers are kept).
 //! - `fuzz-seeds`: rewrites the committed seed corpora from `jwk-core`'s test vectors.
 //! - `tidy`: the repository rules (also run as a test of this crate, see `tidy.rs`).
-//! - `load`: placeholder; the load test is not built yet.
+//! - `load [ARGS]`: the bounded loopback load run of the token exchange:
+//!   `cargo run --release -p jwkctl -- load ARGS` (default `--seconds 10`); prints exchanges per
+//!   second, p50 / p99 latency and the share of the crypto-bound limit.
 //!
 //! Dependencies: `serde_json`, to read `cargo metadata`. Everything else is `std::process`.
 
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
             format!("{} tidy problem(s)", problems.len())
         }),
         Some("fuzz-seeds") => seeds::run(&root),
-        Some("load") => Err("cargo xtask load: the load test is not built yet".to_owned()),
+        Some("load") => load(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -69,7 +71,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench [--quick]             run the benchmarks
   fuzz-seeds                  rewrite fuzz/corpus/*/seed-* from crates/jwk-core/tests/vectors
   tidy                        repository rules (crate docs, lints, dependency directions)
-  load                        load test (not built yet)";
+  load [ARGS]                 loopback load run of the token exchange (jwkctl load ARGS)";
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn workspace_root() -> PathBuf {
@@ -388,6 +390,15 @@ fn fuzz_cmd(root: &Path, toolchain: &Toolchain, target: &str, seconds: u64) -> C
             .dir(&fuzz_dir)
             .env("RUSTC_BOOTSTRAP", "1"),
     }
+}
+
+fn load(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut cargo_args = vec!["run", "--release", "-p", "jwkctl", "--", "load"];
+    if args.is_empty() {
+        cargo_args.extend(["--seconds", "10"]);
+    }
+    cargo_args.extend(args.iter().map(String::as_str));
+    Cmd::cargo(root, &cargo_args).status()
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<(), String> {

@@ -182,30 +182,12 @@ impl<'de> Visitor<'de> for Check<'_> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let depth = self.depth + 1;
-        if depth > MAX_DEPTH {
-            return Err(fail(
-                self.slot,
-                Error::TooDeep {
-                    part: self.part,
-                    limit: MAX_DEPTH,
-                },
-            ));
-        }
+        let depth = deeper(self.depth, self.part, self.slot)?;
         while seq.next_element_seed(Check { depth, ..self })?.is_some() {}
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let depth = self.depth + 1;
-        if depth > MAX_DEPTH {
-            return Err(fail(
-                self.slot,
-                Error::TooDeep {
-                    part: self.part,
-                    limit: MAX_DEPTH,
-                },
-            ));
-        }
+        let depth = deeper(self.depth, self.part, self.slot)?;
         let mut names = Names::default();
         while let Some(name) = map.next_key_seed(KeySeed)? {
             if !names.insert(name.clone()) {
@@ -223,6 +205,21 @@ impl Clone for Check<'_> {
     }
 }
 impl Copy for Check<'_> {}
+
+/// The depth of a container's children, or the `TooDeep` error past [`MAX_DEPTH`].
+fn deeper<E: de::Error>(depth: usize, part: Part, slot: &Slot) -> Result<usize, E> {
+    let depth = depth + 1;
+    if depth > MAX_DEPTH {
+        return Err(fail(
+            slot,
+            Error::TooDeep {
+                part,
+                limit: MAX_DEPTH,
+            },
+        ));
+    }
+    Ok(depth)
+}
 
 pub(crate) fn duplicate<E: de::Error>(slot: &Slot, part: Part, name: &str) -> E {
     fail(
@@ -344,16 +341,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
         Ok(Node::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let depth = self.depth + 1;
-        if depth > MAX_DEPTH {
-            return Err(fail(
-                self.slot,
-                Error::TooDeep {
-                    part: self.part,
-                    limit: MAX_DEPTH,
-                },
-            ));
-        }
+        let depth = deeper(self.depth, self.part, self.slot)?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(NodeSeed { depth, ..self })? {
             items.push(item);
@@ -361,16 +349,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
         Ok(Node::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let depth = self.depth + 1;
-        if depth > MAX_DEPTH {
-            return Err(fail(
-                self.slot,
-                Error::TooDeep {
-                    part: self.part,
-                    limit: MAX_DEPTH,
-                },
-            ));
-        }
+        let depth = deeper(self.depth, self.part, self.slot)?;
         let mut members = Vec::new();
         while let Some(name) = map.next_key::<String>()? {
             let value = map.next_value_seed(NodeSeed { depth, ..self })?;
