@@ -18,6 +18,7 @@ mod issuer;
 mod keys;
 mod output;
 mod verify;
+mod watch;
 
 /// JWT and JWK Set tool.
 #[derive(Debug, Parser)]
@@ -53,6 +54,8 @@ enum Command {
 enum JwksCommand {
     /// List the keys of a set, with thumbprints and why unusable keys are unusable.
     Inspect(inspect::Args),
+    /// Follow a JWK Set URL on the client's refresh schedule; print each change and stats.
+    Watch(watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Verify(args) => verify::run(*args),
         Command::Jwks(JwksCommand::Inspect(args)) => inspect::run(args),
+        Command::Jwks(JwksCommand::Watch(args)) => watch::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Serve(args) => issuer::serve::run(args),
         Command::Keygen(args) => issuer::keygen::run(args),
