@@ -47,15 +47,29 @@ impl NumericDate {
             return Err("must be a number (NumericDate)");
         };
         if let Some(u) = n.as_u64() {
-            return i64::try_from(u)
-                .ok()
-                .and_then(Self::from_secs)
-                .ok_or(OUT_OF_RANGE);
+            return Self::from_u64(u);
         }
-        if n.as_i64().is_some() {
-            return Err(OUT_OF_RANGE);
+        if let Some(i) = n.as_i64() {
+            return Self::from_i64(i);
         }
-        let f = n.as_f64().ok_or(OUT_OF_RANGE)?;
+        Self::from_f64(n.as_f64().ok_or(OUT_OF_RANGE)?)
+    }
+
+    /// A JSON integer read as a NumericDate.
+    pub(crate) fn from_u64(u: u64) -> Result<Self, &'static str> {
+        i64::try_from(u)
+            .ok()
+            .and_then(Self::from_secs)
+            .ok_or(OUT_OF_RANGE)
+    }
+
+    /// A negative JSON integer (`serde_json` gives non-negative ones as `u64`).
+    pub(crate) fn from_i64(i: i64) -> Result<Self, &'static str> {
+        Self::from_secs(i).ok_or(OUT_OF_RANGE)
+    }
+
+    /// A JSON number with a fraction or an exponent.
+    pub(crate) fn from_f64(f: f64) -> Result<Self, &'static str> {
         if !f.is_finite() || f < 0.0 || f > Self::MAX_SECS as f64 {
             return Err(OUT_OF_RANGE);
         }
@@ -169,6 +183,27 @@ impl Claims {
         Ok(claims)
     }
 
+    /// Assembles claims already checked by a strict parse of `raw`.
+    pub(crate) fn from_parts(
+        iss: Option<String>,
+        sub: Option<String>,
+        aud: Option<Audience>,
+        [exp, nbf, iat]: [Option<NumericDate>; 3],
+        jti: Option<String>,
+        raw: Box<str>,
+    ) -> Self {
+        Claims {
+            iss,
+            sub,
+            aud,
+            exp,
+            nbf,
+            iat,
+            jti,
+            raw,
+        }
+    }
+
     /// The claims set as received (decoded from base64url, not re-serialized).
     pub fn raw_json(&self) -> &str {
         &self.raw
@@ -190,12 +225,7 @@ impl Claims {
     /// Deserializes the whole claims set into the caller's type. Safe against duplicate-member
     /// tricks: the same bytes already passed the strict parse.
     pub fn deserialize_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(&self.raw).map_err(|e| Error::Json {
-            part: Part::Payload,
-            line: e.line(),
-            column: e.column(),
-            message: alloc::string::ToString::to_string(&e).into(),
-        })
+        json::from_checked(self.raw.as_bytes())
     }
 }
 

@@ -207,7 +207,7 @@ impl Clone for Check<'_> {
 impl Copy for Check<'_> {}
 
 /// The depth of a container's children, or the `TooDeep` error past [`MAX_DEPTH`].
-fn deeper<E: de::Error>(depth: usize, part: Part, slot: &Slot) -> Result<usize, E> {
+pub(crate) fn deeper<E: de::Error>(depth: usize, part: Part, slot: &Slot) -> Result<usize, E> {
     let depth = depth + 1;
     if depth > MAX_DEPTH {
         return Err(fail(
@@ -427,6 +427,17 @@ pub(crate) fn parse_node(bytes: &[u8], part: Part) -> Result<Node, Error> {
 /// Parses a whole document strictly into a `serde_json::Value`.
 pub fn parse_value(bytes: &[u8], part: Part) -> Result<Value, Error> {
     parse_node(bytes, part)?.into_value(part)
+}
+
+/// Deserializes a claims set that already passed the strict parse into the caller's type
+/// (which may borrow from `json`). The caller's errors are [`Error::Json`] on the payload.
+pub fn from_checked<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> Result<T, Error> {
+    serde_json::from_slice(json).map_err(|e| Error::Json {
+        part: Part::Payload,
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string().into(),
+    })
 }
 
 /// Takes a string member's value or reports its type.

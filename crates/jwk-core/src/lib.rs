@@ -50,6 +50,7 @@ mod jwk;
 mod jwks;
 mod jws;
 mod thumbprint;
+mod typed;
 
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, Claims, NumericDate};
@@ -60,6 +61,7 @@ pub use jwk::{
 };
 pub use jwks::{JwkSet, RejectedKey};
 pub use jws::{Compact, Limits, UnverifiedJws};
+pub use typed::{AudienceRef, ClaimsRef};
 
 /// `serde_json`'s value type, used for unregistered members.
 pub use serde_json::Value;

@@ -29,3 +29,5 @@ mod rfc7520;
 mod rfc7638;
 #[path = "suite/rfc8037.rs"]
 mod rfc8037;
+#[path = "suite/typed.rs"]
+mod typed;

@@ -3,9 +3,9 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use jwk_core::{Algorithm, Claims, Header, JwkSet, Limits, Part, UnverifiedJws};
+use jwk_core::{Algorithm, Claims, ClaimsRef, Header, JwkSet, Limits, Part, UnverifiedJws};
 use jws_crypto::{KeyPolicy, Provider};
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, Error};
@@ -347,14 +347,18 @@ pub struct Validator {
     inner: Arc<Inner>,
 }
 
-/// A token split, routed, with its header past policy.
-struct Prepared<'t, 'v> {
+/// A token split, routed, with its header past policy. The decoded payload is in the buffer
+/// the caller lent to [`Validator::prepare`]; the signature in `s`.
+struct Prepared<'t, 'v, 's> {
     jws: UnverifiedJws<'t>,
-    signature: Signature,
-    payload: Vec<u8>,
+    signature: Signature<'s>,
     route: &'v Route,
     claims: Option<Claims>,
 }
+
+/// The largest signature decoded on the stack: RSA-8192, the largest key the default key
+/// policy imports.
+const INLINE_SIGNATURE: usize = 1024;
 
 impl Validator {
     /// A builder with every default.
@@ -378,21 +382,87 @@ impl Validator {
         if let Some(hit) = self.cache_hit(token) {
             return hit;
         }
-        let prepared = self.prepare(token, true)?;
+        let mut payload = Vec::new();
+        let mut sig = [0u8; INLINE_SIGNATURE];
+        let prepared = self.prepare(token, true, &mut payload, &mut sig)?;
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
-        self.finish_and_remember(token, prepared, &set)
+        self.finish_and_remember(token, prepared, payload, &set)
     }
 
-    /// Like [`Self::validate`], then deserializes the claims into `T`.
+    /// Like [`Self::validate`], with the claims deserialized into `T` (the caller's struct) in
+    /// the same strict pass that reads the registered claims for the policy.
     pub fn validate_as<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        let v = self.validate(token)?;
-        let claims = v.claims_as()?;
-        Ok(Verified {
-            header: v.header,
-            claims,
-        })
+        self.validate_borrowed(token, &mut Vec::new())
+    }
+
+    /// Like [`Self::validate_as`], with the payload decoded into `buf` (cleared first) and
+    /// `T` free to borrow from it: with a buffer reused across calls and a claims type of
+    /// `&str` fields, a validation allocates only for the header's `kid` and `typ`.
+    ///
+    /// ```
+    /// # fn demo(validator: &jwt_validate::Validator, token: &str) -> Result<(), jwt_validate::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Access<'a> {
+    ///     sub: &'a str,
+    ///     scope: &'a str,
+    /// }
+    /// let mut buf = Vec::new();
+    /// let verified = validator.validate_borrowed::<Access<'_>>(token, &mut buf)?;
+    /// println!("{} may {}", verified.claims().sub, verified.claims().scope);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Errors come in the order of [`Self::validate`]: structure, header, key, signature, the
+    /// strict claims parse, the policy; then `T`'s own (`malformed`).
+    pub fn validate_borrowed<'b, T: Deserialize<'b>>(
+        &self,
+        token: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<Verified<T>, Error> {
+        if let Some(hit) = self.cache_hit(token) {
+            let hit = hit?;
+            buf.clear();
+            buf.extend_from_slice(hit.claims.raw_json().as_bytes());
+            let claims = jwk_core::json::from_checked::<T>(buf)?;
+            return Ok(Verified {
+                header: hit.header,
+                claims,
+            });
+        }
+        let mut sig = [0u8; INLINE_SIGNATURE];
+        let prepared = self.prepare(token, true, buf, &mut sig)?;
+        let set = cached(prepared.route)?;
+        self.verify_signature(&prepared, &set)
+            .map_err(|m| m.error)?;
+        let buf: &'b [u8] = buf;
+        if self.inner.cache.is_some() || prepared.claims.is_some() {
+            // Owned claims are wanted anyway (for the cache, or already parsed for routing).
+            let verified = self.finish_and_remember(token, prepared, buf.to_vec(), &set)?;
+            let claims = jwk_core::json::from_checked::<T>(buf)?;
+            return Ok(Verified {
+                header: verified.header,
+                claims,
+            });
+        }
+        let policy = &prepared.route.policy;
+        match ClaimsRef::parse_into::<T>(buf) {
+            Ok((registered, claims)) => {
+                policy.check_claims(&registered, self.inner.clock.now())?;
+                Ok(Verified {
+                    header: prepared.jws.into_header(),
+                    claims,
+                })
+            }
+            Err(e) => {
+                // The same order as `validate` then `claims_as`: the strict parse's error,
+                // then the policy's, then the type's own.
+                let claims = Claims::parse(buf)?;
+                policy.check_claims(&claims, self.inner.clock.now())?;
+                Err(e.into())
+            }
+        }
     }
 
     /// Validates `token`, asking the key source to refresh when the token's `kid` is unknown
@@ -401,7 +471,9 @@ impl Validator {
         if let Some(hit) = self.cache_hit(token) {
             return hit;
         }
-        let prepared = self.prepare(token, true)?;
+        let mut payload = Vec::new();
+        let mut sig = [0u8; INLINE_SIGNATURE];
+        let prepared = self.prepare(token, true, &mut payload, &mut sig)?;
         let source = &prepared.route.source;
         let mut used = None;
         let refreshed = match source.cached() {
@@ -438,32 +510,42 @@ impl Validator {
             used = Some(set);
         }
         match used {
-            Some(set) => self.finish_and_remember(token, prepared, &set),
-            None => self.finish(prepared),
+            Some(set) => self.finish_and_remember(token, prepared, payload, &set),
+            None => self.finish(prepared, payload),
         }
     }
 
     /// JWS-level verification: structure, header policy, key selection and signature, no
     /// claims (the payload need not be JSON). Uses the default key source's cached keys.
     pub fn verify_jws(&self, token: &str) -> Result<VerifiedJws, Error> {
-        let prepared = self.prepare(token, false)?;
+        let mut payload = Vec::new();
+        let mut sig = [0u8; INLINE_SIGNATURE];
+        let prepared = self.prepare(token, false, &mut payload, &mut sig)?;
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
         Ok(VerifiedJws {
             header: prepared.jws.into_header(),
-            payload: prepared.payload,
+            payload,
         })
     }
 
-    fn prepare<'t>(&self, token: &'t str, route_by_iss: bool) -> Result<Prepared<'t, '_>, Error> {
+    /// Splits `token`, decodes its payload into `payload` and its signature into `sig` (or
+    /// the heap, past [`INLINE_SIGNATURE`]), routes it and checks its header.
+    fn prepare<'t, 's>(
+        &self,
+        token: &'t str,
+        route_by_iss: bool,
+        payload: &mut Vec<u8>,
+        sig: &'s mut [u8; INLINE_SIGNATURE],
+    ) -> Result<Prepared<'t, '_, 's>, Error> {
         let jws = UnverifiedJws::parse(token, &self.inner.limits)?;
         // Structure first: every segment must be strict base64url before any key work.
-        let payload = jws.payload()?;
-        let signature = Signature::decode(jws.compact().signature_b64())?;
+        decode_payload(&jws, payload)?;
+        let signature = Signature::decode(jws.compact().signature_b64(), sig)?;
         let mut claims = None;
         let route = if route_by_iss && !self.inner.routes.is_empty() {
-            let c = Claims::parse(&payload)?;
+            let c = Claims::parse(payload)?;
             let route = c.iss.as_deref().and_then(|iss| {
                 self.inner
                     .routes
@@ -491,13 +573,12 @@ impl Validator {
         Ok(Prepared {
             jws,
             signature,
-            payload,
             route,
             claims,
         })
     }
 
-    fn verify_signature(&self, p: &Prepared<'_, '_>, set: &KeySet) -> Result<(), Miss> {
+    fn verify_signature(&self, p: &Prepared<'_, '_, '_>, set: &KeySet) -> Result<(), Miss> {
         let candidates = select::select(set, p.jws.header(), self.inner.max_untagged)?;
         if candidates.verify(p.jws.signing_input(), p.signature.as_bytes()) {
             Ok(())
@@ -538,18 +619,19 @@ impl Validator {
     fn finish_and_remember(
         &self,
         token: &str,
-        p: Prepared<'_, '_>,
+        p: Prepared<'_, '_, '_>,
+        payload: Vec<u8>,
         set: &Arc<KeySet>,
     ) -> Result<Verified<Claims>, Error> {
         let Some(cache) = &self.inner.cache else {
-            return self.finish(p);
+            return self.finish(p, payload);
         };
         let route = self
             .inner
             .routes
             .iter()
             .position(|r| core::ptr::eq(r, p.route));
-        let verified = self.finish(p)?;
+        let verified = self.finish(p, payload)?;
         let now = i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX);
         cache.insert(token, &verified.header, &verified.claims, route, set, now);
         Ok(verified)
@@ -560,10 +642,10 @@ impl Validator {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
-    fn finish(&self, p: Prepared<'_, '_>) -> Result<Verified<Claims>, Error> {
+    fn finish(&self, p: Prepared<'_, '_, '_>, payload: Vec<u8>) -> Result<Verified<Claims>, Error> {
         let claims = match p.claims {
             Some(c) => c,
-            None => Claims::parse_owned(p.payload)?,
+            None => Claims::parse_owned(payload)?,
         };
         p.route
             .policy
@@ -575,31 +657,43 @@ impl Validator {
     }
 }
 
-/// A decoded signature: on the stack up to 1024 bytes (an RSA-8192 signature, the largest
-/// key the default key policy imports), on the heap beyond.
-// Large on purpose: it lives on the stack for one validation so the signature costs no
-// allocation.
-#[allow(clippy::large_enum_variant)]
-enum Signature {
-    Inline { bytes: [u8; 1024], len: usize },
+/// The decoded signature: in the caller's stack buffer up to [`INLINE_SIGNATURE`] bytes, on
+/// the heap beyond.
+enum Signature<'s> {
+    Inline(&'s [u8]),
     Heap(Vec<u8>),
 }
 
-impl Signature {
-    fn decode(encoded: &str) -> Result<Self, jwk_core::Error> {
-        let mut bytes = [0u8; 1024];
-        if jwk_core::b64::decoded_len(encoded.len()).is_some_and(|n| n <= bytes.len()) {
-            let len = jwk_core::b64::decode_to_slice(encoded, Part::Signature, &mut bytes)?;
-            return Ok(Signature::Inline { bytes, len });
+impl<'s> Signature<'s> {
+    fn decode(encoded: &str, buf: &'s mut [u8; INLINE_SIGNATURE]) -> Result<Self, jwk_core::Error> {
+        if jwk_core::b64::decoded_len(encoded.len()).is_some_and(|n| n <= buf.len()) {
+            let len = jwk_core::b64::decode_to_slice(encoded, Part::Signature, buf)?;
+            return Ok(Signature::Inline(buf.get(..len).unwrap_or_default()));
         }
         jwk_core::b64::decode(encoded, Part::Signature).map(Signature::Heap)
     }
 
     fn as_bytes(&self) -> &[u8] {
         match self {
-            Signature::Inline { bytes, len } => bytes.get(..*len).unwrap_or_default(),
+            Signature::Inline(bytes) => bytes,
             Signature::Heap(v) => v,
         }
+    }
+}
+
+/// Decodes the payload into `out` (cleared first), sized exactly so that an owned claims set
+/// keeps the buffer without reallocating.
+fn decode_payload(jws: &UnverifiedJws<'_>, out: &mut Vec<u8>) -> Result<(), jwk_core::Error> {
+    out.clear();
+    let encoded = jws.compact().payload_b64();
+    match jwk_core::b64::decoded_len(encoded.len()) {
+        Some(len) => {
+            out.resize(len, 0);
+            let n = jwk_core::b64::decode_to_slice(encoded, Part::Payload, out)?;
+            out.truncate(n);
+            Ok(())
+        }
+        None => jws.compact().decode_payload_into(out),
     }
 }
 

@@ -34,6 +34,21 @@ impl Check {
             Err(e) => e.code(),
         };
         assert_eq!(got, expected, "claims {claims}");
+        // The single strict pass into a caller's type answers alike, owned or borrowed.
+        let typed = match self.v.validate_as::<Value>(&t) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(typed, expected, "validate_as, claims {claims}");
+        let mut buf = Vec::new();
+        let borrowed = match self
+            .v
+            .validate_borrowed::<serde::de::IgnoredAny>(&t, &mut buf)
+        {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(borrowed, expected, "validate_borrowed, claims {claims}");
     }
 
     /// Good claims with `member` set to the raw JSON `value` (or removed when `None`).
@@ -229,5 +244,127 @@ fn typed_claims_for_the_caller() {
             scope: String,
         }
         assert_eq!(v.validate_as::<Wrong>(&t).unwrap_err().code(), "malformed");
+    }
+}
+
+#[test]
+fn borrowed_claims_and_the_order_of_errors() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Access<'a> {
+        sub: &'a str,
+        #[serde(borrow)]
+        scope: Option<&'a str>,
+        exp: u64,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct NeedsRoles {
+        roles: Vec<String>,
+    }
+    for p in providers() {
+        let signer = generated(p, Algorithm::EdDsa);
+        let v = builder(p, set(vec![jwk(&*signer, "ed")])).build().unwrap();
+        let h = header(&*signer, Some("ed"));
+        let mut buf = Vec::new();
+        let mut c = good_claims();
+        c["scope"] = json!("read write");
+        let t = mint(&*signer, &h, &c.to_string());
+        {
+            let ok = v.validate_borrowed::<Access<'_>>(&t, &mut buf).unwrap();
+            assert_eq!(ok.claims().sub, "alice");
+            assert_eq!(ok.claims().scope, Some("read write"));
+            assert_eq!(ok.claims().exp, NOW + 600);
+            assert_eq!(ok.kid(), Some("ed"));
+        }
+        // The buffer is reused: a second token replaces the first payload.
+        c["sub"] = json!("bob");
+        let t2 = mint(&*signer, &h, &c.to_string());
+        assert_eq!(
+            v.validate_borrowed::<Access<'_>>(&t2, &mut buf)
+                .unwrap()
+                .claims()
+                .sub,
+            "bob"
+        );
+        assert_eq!(buf, c.to_string().as_bytes());
+
+        // Order: signature, then the strict parse, then the policy, then the caller's type.
+        let code = |r: Result<jwt_validate::Verified<NeedsRoles>, jwt_validate::Error>| {
+            r.map(|_| "ok").unwrap_or_else(|e| e.code())
+        };
+        let mut expired = good_claims();
+        expired["exp"] = json!(NOW - 3600);
+        let expired = mint(&*signer, &h, &expired.to_string());
+        assert_eq!(code(v.validate_as(&expired)), "expired");
+        assert_eq!(code(v.validate_as(&tamper(&expired))), "bad_signature");
+        let dup = mint(
+            &*signer,
+            &h,
+            &format!(r#"{{"exp":{},"exp":{}}}"#, NOW + 600, NOW - 3600),
+        );
+        assert_eq!(code(v.validate_as(&dup)), "malformed");
+        let wrong_type = mint(&*signer, &h, r#"{"exp":"soon","roles":[]}"#);
+        assert_eq!(code(v.validate_as(&wrong_type)), "invalid_claim");
+        assert_eq!(
+            code(v.validate_as(&t)),
+            "malformed",
+            "no roles: the type's error"
+        );
+        let mut with_roles = good_claims();
+        with_roles["roles"] = json!(["admin"]);
+        let with_roles = mint(&*signer, &h, &with_roles.to_string());
+        assert_eq!(code(v.validate_as(&with_roles)), "ok");
+        let mut buf = Vec::new();
+        assert_eq!(code(v.validate_borrowed(&with_roles, &mut buf)), "ok");
+    }
+}
+
+#[test]
+fn typed_validation_with_the_token_cache_and_routes() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Sub<'a> {
+        sub: &'a str,
+    }
+    for p in providers() {
+        let signer = generated(p, Algorithm::Es256);
+        let keys = set(vec![jwk(&*signer, "ec")]);
+        let cached = builder(p, keys.clone())
+            .verified_token_cache(16)
+            .build()
+            .unwrap();
+        let routed = Validator::builder()
+            .provider(p)
+            .clock(jwt_validate::FixedClock::at_secs(NOW))
+            .route(
+                ISS,
+                std::sync::Arc::new(jwt_validate::StaticKeys::from_jwks(
+                    &keys,
+                    p,
+                    &jws_crypto::KeyPolicy::default(),
+                )),
+                jwt_validate::Policy::new().audience(AUD),
+            )
+            .build()
+            .unwrap();
+        let t = good_token(&*signer, "ec");
+        for v in [&cached, &routed] {
+            let mut buf = Vec::new();
+            // Twice: the second is a cache hit for the caching validator.
+            for _ in 0..2 {
+                assert_eq!(
+                    v.validate_borrowed::<Sub<'_>>(&t, &mut buf)
+                        .unwrap()
+                        .claims()
+                        .sub,
+                    "alice"
+                );
+                assert_eq!(v.validate_as::<Value>(&t).unwrap().claims()["sub"], "alice");
+            }
+            assert_eq!(
+                v.validate_as::<Value>(&tamper(&t)).unwrap_err().code(),
+                "bad_signature"
+            );
+        }
+        assert_eq!(cached.cached_tokens(), 1);
     }
 }

@@ -1,0 +1,312 @@
+//! `ClaimsRef::parse_into` (one strict pass into the caller's type) against the two-pass
+//! reference (`Claims::parse`, then `serde_json` into the same type): same value, same error,
+//! on hand-picked shapes and on generated claims sets full of repeats, escapes, odd numbers
+//! and deep nesting.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use jwk_core::{Audience, AudienceRef, Claims, ClaimsRef, Error, NumericDate, Value};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Owned {
+    iss: String,
+    sub: Option<String>,
+    aud: Option<Aud>,
+    exp: u64,
+    nbf: Option<f64>,
+    scope: Option<String>,
+    extra: Option<Value>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Aud {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Borrowed<'a> {
+    #[serde(borrow)]
+    iss: &'a str,
+    #[serde(borrow)]
+    jti: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    scope: Option<&'a str>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Flattened {
+    iss: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+enum Role {
+    Admin,
+    User { name: String, groups: Vec<String> },
+    Guest(u32),
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Nested {
+    roles: Vec<Role>,
+    attrs: HashMap<String, Vec<Option<i64>>>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct IntKeys {
+    by_id: HashMap<u32, String>,
+}
+
+/// Both paths' results, compared: same error, or same value and same registered claims.
+fn same<'a, T>(json: &'a str) -> Result<T, Error>
+where
+    T: Deserialize<'a> + PartialEq + std::fmt::Debug,
+{
+    let fast = ClaimsRef::parse_into::<T>(json.as_bytes());
+    let slow = Claims::parse(json.as_bytes()).and_then(|c| {
+        serde_json::from_str::<T>(json)
+            .map(|t| (c, t))
+            .map_err(|e| Error::Json {
+                part: jwk_core::Part::Payload,
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string().into(),
+            })
+    });
+    match (fast, slow) {
+        (Ok((r, t)), Ok((c, u))) => {
+            assert_eq!(t, u, "{json}");
+            assert_eq!(r.to_claims(), c, "{json}");
+            assert_eq!(r.raw_json(), json);
+            Ok(t)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "{json}");
+            Err(a)
+        }
+        (a, b) => panic!("{json}: single pass {a:?}, two passes {b:?}"),
+    }
+}
+
+#[test]
+fn registered_claims_are_read_while_filling_the_type() {
+    let json = r#"{"iss":"https://i","sub":"s","aud":["a","b"],"exp":1700000000,"nbf":1.5,"iat":3,"jti":"j","scope":"read","extra":{"k":[1,{"x":null}]}}"#;
+    let (r, t) = ClaimsRef::parse_into::<Owned>(json.as_bytes()).unwrap();
+    assert_eq!(t.iss, "https://i");
+    assert_eq!(t.aud, Some(Aud::Many(vec!["a".into(), "b".into()])));
+    assert_eq!(t.nbf, Some(1.5));
+    assert_eq!(r.iss.as_deref(), Some("https://i"));
+    assert!(
+        matches!(r.iss, Some(Cow::Borrowed(_))),
+        "no escapes: borrowed"
+    );
+    assert_eq!(r.aud, Some(AudienceRef::Many(vec!["a".into(), "b".into()])));
+    assert!(r.aud.as_ref().unwrap().contains("b"));
+    assert_eq!(r.exp, NumericDate::from_secs(1_700_000_000));
+    assert_eq!(r.nbf.unwrap().subsec_nanos(), 500_000_000);
+    assert_eq!(r.iat.unwrap().secs(), 3);
+    assert_eq!(r.jti.as_deref(), Some("j"));
+    assert_eq!(r.get("scope"), Some(Value::from("read")));
+    same::<Owned>(json).unwrap();
+}
+
+#[test]
+fn the_callers_type_may_borrow() {
+    let json = r#"{"iss":"i","jti":"a\"b","scope":"s"}"#;
+    let (r, t) = ClaimsRef::parse_into::<Borrowed<'_>>(json.as_bytes()).unwrap();
+    assert_eq!(t.iss, "i");
+    assert_eq!(t.jti.as_deref(), Some("a\"b"));
+    assert!(matches!(r.jti, Some(Cow::Owned(_))), "escaped: owned");
+    assert_eq!(t.scope, Some("s"));
+    // An escaped value cannot be borrowed: serde's own error, by either path.
+    let e = same::<Borrowed<'_>>(r#"{"iss":"a\nb"}"#).unwrap_err();
+    assert_eq!(e.code(), "malformed");
+}
+
+#[test]
+fn strictness_holds_inside_the_callers_type() {
+    let code = |r: Result<Value, Error>| r.unwrap_err();
+    // A repeat at the top, inside a member, and inside an array inside a member.
+    assert_eq!(
+        code(same::<Value>(r#"{"iss":"a","iss":"b"}"#)),
+        Error::DuplicateMember {
+            part: jwk_core::Part::Payload,
+            name: "iss".into()
+        }
+    );
+    assert!(matches!(
+        same::<Owned>(r#"{"iss":"a","exp":1,"extra":{"k":1,"k":2}}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    assert!(matches!(
+        same::<Nested>(r#"{"roles":[{"User":{"name":"n","name":"m","groups":[]}}],"attrs":{}}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    // Escaped and plain spellings of one name are one name.
+    assert!(matches!(
+        same::<Flattened>(r#"{"iss":"a","\u0069ss":"b"}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    // Members the type skips are still checked.
+    assert!(matches!(
+        same::<Borrowed<'_>>(r#"{"iss":"a","skipped":{"x":[{"y":1,"y":1}]}}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    assert!(matches!(
+        same::<serde::de::IgnoredAny>(r#"{"a":{"b":1,"b":2}}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    // Depth: 32 levels pass, 33 do not, whether the type reads them or skips them.
+    for (levels, ok) in [(31, true), (32, false)] {
+        let deep = format!(
+            r#"{{"iss":"a","x":{}1{}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        );
+        assert_eq!(same::<Value>(&deep).is_ok(), ok, "{levels}");
+        assert_eq!(same::<Borrowed<'_>>(&deep).is_ok(), ok, "{levels}");
+    }
+    // Wrong types of registered claims are errors even when the type would take them.
+    for (json, claim) in [
+        (r#"{"exp":"1"}"#, "exp"),
+        (r#"{"exp":-1}"#, "exp"),
+        (r#"{"iat":1e300}"#, "iat"),
+        (r#"{"iss":5}"#, "iss"),
+        (r#"{"sub":{"a":1,"a":2}}"#, "sub"),
+        (r#"{"aud":["a",1]}"#, "aud"),
+        (r#"{"aud":true}"#, "aud"),
+        (r#"{"jti":null}"#, "jti"),
+    ] {
+        match same::<Value>(json) {
+            Err(Error::InvalidClaim { claim: c, .. }) => assert_eq!(c, claim, "{json}"),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+    // Not an object, trailing text, not UTF-8.
+    for json in ["[]", "\"x\"", "{} {}", "{\"a\":1", "null"] {
+        assert_eq!(code(same::<Value>(json)).code(), "malformed", "{json}");
+    }
+    assert_eq!(
+        ClaimsRef::parse_into::<Value>(b"{\"iss\":\"\xff\"}").unwrap_err(),
+        Claims::parse(b"{\"iss\":\"\xff\"}").unwrap_err()
+    );
+}
+
+#[test]
+fn types_the_wrapper_does_not_take_get_the_two_pass_answer() {
+    // Integer map keys: serde_json parses them from the member name; so does the fallback.
+    let t = same::<IntKeys>(r#"{"by_id":{"1":"a","22":"b"}}"#).unwrap();
+    assert_eq!(t.by_id[&22], "b");
+    assert!(matches!(
+        same::<IntKeys>(r#"{"by_id":{"1":"a","1":"b"}}"#),
+        Err(Error::DuplicateMember { .. })
+    ));
+    // Enums, flatten, untagged, options and the type's own errors.
+    same::<Nested>(r#"{"roles":["Admin",{"Guest":3},{"User":{"name":"n","groups":["g"]}}],"attrs":{"a":[1,null,-2]}}"#).unwrap();
+    same::<Flattened>(r#"{"iss":"a","x":{"y":[1,2]},"z":null}"#).unwrap();
+    assert_eq!(
+        same::<Owned>(r#"{"sub":"s"}"#).unwrap_err().code(),
+        "malformed",
+        "missing field"
+    );
+    same::<Option<Owned>>(r#"{"iss":"a","exp":1}"#).unwrap();
+    same::<HashMap<String, Value>>(r#"{"iss":"a","aud":"b","exp":2.25}"#).unwrap();
+}
+
+#[test]
+fn owned_claims_and_ref_agree_on_audience_shapes() {
+    for (json, aud) in [
+        (r#"{"aud":"x"}"#, Audience::One("x".into())),
+        (r#"{"aud":[]}"#, Audience::Many(vec![])),
+        (
+            r#"{"aud":["x","\u0079"]}"#,
+            Audience::Many(vec!["x".into(), "y".into()]),
+        ),
+    ] {
+        let (r, _) = ClaimsRef::parse_into::<Value>(json.as_bytes()).unwrap();
+        assert_eq!(r.to_claims().aud, Some(aud.clone()));
+        assert_eq!(r.aud.as_ref().unwrap().is_empty(), aud.is_empty());
+    }
+}
+
+/// A JSON value as text, from a small alphabet so that repeats, escapes and the registered
+/// names come up often.
+fn value(depth: u32) -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("1700000000".to_owned()),
+        Just("1.5".to_owned()),
+        Just("1e300".to_owned()),
+        Just("18446744073709551616".to_owned()),
+        Just("253402300800".to_owned()),
+        Just(r#""a""#.to_owned()),
+        Just(r#""\u0061""#.to_owned()),
+        Just(r#""\ud83d\ude00""#.to_owned()),
+    ];
+    if depth == 0 {
+        return leaf.boxed();
+    }
+    prop_oneof![
+        3 => leaf,
+        1 => proptest::collection::vec(value(depth - 1), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+        1 => object(depth - 1),
+    ]
+    .boxed()
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("iss"),
+        Just("sub"),
+        Just("aud"),
+        Just("exp"),
+        Just("nbf"),
+        Just("iat"),
+        Just("jti"),
+        Just("scope"),
+        Just("extra"),
+        Just("\\u0069ss"),
+        Just("k"),
+    ]
+    .prop_map(|n| format!("\"{n}\""))
+}
+
+fn object(depth: u32) -> BoxedStrategy<String> {
+    proptest::collection::vec((name(), value(depth)), 0..6)
+        .prop_map(|members| {
+            let inner: Vec<String> = members.iter().map(|(n, v)| format!("{n}:{v}")).collect();
+            format!("{{{}}}", inner.join(","))
+        })
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn one_pass_answers_as_two_passes(json in object(3)) {
+        let _ = same::<Value>(&json);
+        let _ = same::<Owned>(&json);
+        let _ = same::<Flattened>(&json);
+        let _ = same::<serde::de::IgnoredAny>(&json);
+        let _ = same::<HashMap<String, Value>>(&json);
+    }
+
+    #[test]
+    fn mangled_text_never_panics_and_agrees(json in object(2), cut in any::<prop::sample::Index>(), junk in "[\\[\\]{}\",:a0]") {
+        let mut s = json.clone();
+        let i = cut.index(s.len() + 1);
+        s.insert_str(i, &junk);
+        let _ = same::<Value>(&s);
+        let _ = same::<Owned>(&s);
+    }
+}
