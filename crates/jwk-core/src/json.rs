@@ -76,9 +76,11 @@ fn json_error(e: &serde_json::Error, part: Part) -> Error {
 
 /// A set of member names seen in one object: linear scan over an inline array while small (no
 /// allocation for the usual header or claims set), a tree beyond, so a hostile object with
-/// thousands of members stays `O(n log n)`.
+/// thousands of members stays `O(n log n)`. The inline scan compares a word made of each
+/// name's length and first seven bytes before the names themselves (claim names are mostly
+/// three bytes long: the word decides alone).
 pub(crate) struct Names<'de> {
-    small: [Cow<'de, str>; SMALL_NAMES],
+    small: [(u64, Cow<'de, str>); SMALL_NAMES],
     /// How many of `small` are in use; 0 once `large` took over.
     len: usize,
     large: BTreeSet<Cow<'de, str>>,
@@ -89,28 +91,43 @@ const SMALL_NAMES: usize = 16;
 impl Default for Names<'_> {
     fn default() -> Self {
         Names {
-            small: core::array::from_fn(|_| Cow::Borrowed("")),
+            small: core::array::from_fn(|_| (0, Cow::Borrowed(""))),
             len: 0,
             large: BTreeSet::new(),
         }
     }
 }
 
+/// The length and first seven bytes of `name` in one word: equal names give equal words, and
+/// for names of at most seven bytes equal words mean equal names.
+fn fingerprint(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut word = (bytes.len() as u64) << 56;
+    for (i, &b) in bytes.iter().take(7).enumerate() {
+        word |= u64::from(b) << (8 * i);
+    }
+    word
+}
+
 impl<'de> Names<'de> {
     /// Adds `name`; false when it was already there.
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
         if self.large.is_empty() {
+            let word = fingerprint(&name);
             let used = self.small.get(..self.len).unwrap_or_default();
-            if used.contains(&name) {
+            if used
+                .iter()
+                .any(|(w, n)| *w == word && (name.len() <= 7 || *n == name))
+            {
                 return false;
             }
             if let Some(slot) = self.small.get_mut(self.len) {
-                *slot = name;
+                *slot = (word, name);
                 self.len += 1;
                 return true;
             }
             self.large
-                .extend(self.small.iter_mut().map(core::mem::take));
+                .extend(self.small.iter_mut().map(|(_, n)| core::mem::take(n)));
             self.len = 0;
         }
         self.large.insert(name)
@@ -509,6 +526,26 @@ mod tests {
         );
         let ok = &deep[1..deep.len() - 1];
         assert!(parse_value(ok.as_bytes(), Part::Jwk).is_ok());
+    }
+
+    #[test]
+    fn names_compare_by_word_then_text() {
+        let mut names = Names::default();
+        for n in [
+            "iss",
+            "is",
+            "iss\0",
+            "exp",
+            "a_long_name_1",
+            "a_long_name_2",
+            "",
+        ] {
+            assert!(names.insert(Cow::Borrowed(n)), "{n:?}");
+        }
+        for n in ["iss", "", "a_long_name_2", "iss\0"] {
+            assert!(!names.insert(Cow::Borrowed(n)), "{n:?}");
+        }
+        assert!(names.insert(Cow::Owned("a_long_name_3".into())));
     }
 
     #[test]

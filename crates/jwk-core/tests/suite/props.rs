@@ -262,3 +262,59 @@ fn render(
         }
     }
 }
+
+/// A header-like JSON text: the usual members and others, plain and escaped strings, odd
+/// values, whitespace, repeats, and now and then a broken byte.
+fn header_text() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        Just("alg"),
+        Just("kid"),
+        Just("typ"),
+        Just("cty"),
+        Just("crit"),
+        Just("x"),
+        Just("\\u0061lg"),
+        Just("al"),
+    ];
+    let value = prop_oneof![
+        Just("\"RS256\"".to_owned()),
+        Just("\"ES256\"".to_owned()),
+        Just("\"none\"".to_owned()),
+        Just("\"JWT\"".to_owned()),
+        Just("\"k\\\"1\"".to_owned()),
+        Just("\"caf\u{e9}\"".to_owned()),
+        Just("\"\"".to_owned()),
+        Just("1".to_owned()),
+        Just("null".to_owned()),
+        Just("[\"x\"]".to_owned()),
+        Just("{\"a\":1}".to_owned()),
+    ];
+    let ws = prop_oneof![Just(""), Just(" "), Just("\n\t"), Just("\r")];
+    (
+        proptest::collection::vec((name, ws.clone(), value, ws.clone()), 0..5),
+        ws,
+        proptest::option::of((any::<prop::sample::Index>(), any::<u8>())),
+    )
+        .prop_map(|(members, outer, corrupt)| {
+            let inner: Vec<String> = members
+                .iter()
+                .map(|(n, w1, v, w2)| format!("{w1}\"{n}\"{w2}:{w1}{v}{w2}"))
+                .collect();
+            let mut bytes = format!("{outer}{{{}}}{outer}", inner.join(",")).into_bytes();
+            if let Some((at, b)) = corrupt {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            bytes
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The fast path for flat headers gives exactly the general parser's answer.
+    #[test]
+    fn header_fast_path_agrees_with_the_general_parser(json in header_text()) {
+        prop_assert_eq!(Header::parse(&json), Header::parse_general(&json));
+    }
+}
