@@ -14,7 +14,7 @@ use std::alloc::System;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use benches::{AppClaims, Case};
+use benches::{AppClaims, AppClaimsRef, Case};
 use criterion::black_box;
 use shared::{jsonwebtoken_validation, parse_floor, SimpleKey};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
@@ -48,13 +48,20 @@ fn main() {
 
     let mut out = String::from(
         "Allocations per validation (new blocks + reallocations), counted by a global allocator:\n\n\
-         | algorithm | static, typed claims (aws-lc-rs) | static, `Claims` only | static (ring) | cache hit | jsonwebtoken 12 | jwt-simple 0.15 | parse floor |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+         | algorithm | static, owned typed claims (aws-lc-rs) | static, borrowed claims, buffer reused | static, `Claims` only | static (ring) | cache hit | jsonwebtoken 12 | jwt-simple 0.15 | parse floor |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for case in &cases {
         let Case { token, .. } = case;
         let typed = count(|| {
             black_box(aws.validate_as::<AppClaims>(token).unwrap());
+        });
+        let mut buf = Vec::new();
+        let borrowed = count(|| {
+            let v = aws
+                .validate_borrowed::<AppClaimsRef<'_>>(token, &mut buf)
+                .unwrap();
+            black_box(v.claims().exp);
         });
         let plain = count(|| {
             black_box(aws.validate(token).unwrap());
@@ -87,9 +94,10 @@ fn main() {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.label,
             cell(typed),
+            cell(borrowed),
             cell(plain),
             cell(ring_typed),
             cell(hit),

@@ -11,13 +11,14 @@
     missing_docs
 )]
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benches::{AppClaims, Case, Material, AUD};
+use benches::{AppClaims, AppClaimsRef, Case, Material, AUD};
 use criterion::{black_box, Criterion};
 use jwk_core::Algorithm;
 use jwt_validate::Validator;
@@ -37,6 +38,11 @@ const ROWS: &[(&str, &str, &str)] = &[
     (
         "aws-lc-rs_static",
         "this workspace, static keys (aws-lc-rs)",
+        "aws-lc-rs_limit",
+    ),
+    (
+        "aws-lc-rs_borrowed",
+        "this workspace, static keys, borrowed claims (aws-lc-rs)",
         "aws-lc-rs_limit",
     ),
     (
@@ -161,6 +167,15 @@ fn main() {
                     .unwrap()
             })
         });
+        let buf = RefCell::new(Vec::new());
+        let aws_borrowed = || {
+            let mut buf = buf.borrow_mut();
+            let v = aws
+                .validate_borrowed::<AppClaimsRef<'_>>(black_box(&case.token), &mut buf)
+                .unwrap();
+            assert_eq!(v.claims().aud, AUD);
+        };
+        g.bench_function("aws-lc-rs_borrowed", |b| b.iter(aws_borrowed));
         g.bench_function("aws-lc-rs_remote", |b| {
             b.iter(|| {
                 aws_remote
@@ -225,8 +240,9 @@ fn main() {
             };
             let aws_lim = || assert!(aws_limit());
             let ring_lim = || assert!(ring_limit());
-            let rows: [PairedRow<'_>; 5] = [
+            let rows: [PairedRow<'_>; 6] = [
                 ("aws-lc-rs_static", &aws_lim, &aws_static),
+                ("aws-lc-rs_borrowed", &aws_lim, &aws_borrowed),
                 ("aws-lc-rs_remote", &aws_lim, &aws_warm),
                 ("ring_static", &ring_lim, &ring_static),
                 ("ring_remote", &ring_lim, &ring_warm),
@@ -257,6 +273,14 @@ fn main() {
         });
         g.bench_function("claims_typed", |b| {
             b.iter(|| black_box(&claims).deserialize_as::<AppClaims>().unwrap())
+        });
+        g.bench_function("claims_single_pass", |b| {
+            b.iter(|| jwk_core::ClaimsRef::parse_into::<AppClaims>(black_box(&payload)).unwrap())
+        });
+        g.bench_function("claims_single_pass_borrowed", |b| {
+            b.iter(|| {
+                jwk_core::ClaimsRef::parse_into::<AppClaimsRef<'_>>(black_box(&payload)).unwrap()
+            })
         });
         g.finish();
     }
@@ -512,6 +536,14 @@ fn summary(cases: &[Case], paired: &Paired, threads: &[ThreadRow]) -> String {
         (
             "claims_typed",
             "claims into the caller's struct (second pass)",
+        ),
+        (
+            "claims_single_pass",
+            "one strict pass into the caller's owned struct (`ClaimsRef::parse_into`, what `validate_as` runs)",
+        ),
+        (
+            "claims_single_pass_borrowed",
+            "the same into a borrowed struct (what `validate_borrowed` runs)",
         ),
     ] {
         if let Some(ns) = median_ns("parts", id) {
