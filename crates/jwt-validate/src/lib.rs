@@ -75,6 +75,7 @@
 
 mod clock;
 mod error;
+mod headers;
 mod policy;
 mod select;
 mod source;

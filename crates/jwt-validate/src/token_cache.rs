@@ -32,7 +32,7 @@ pub(crate) struct TokenCache {
 #[derive(Debug)]
 struct Entry {
     token: Box<str>,
-    header: Header,
+    header: Arc<Header>,
     claims: Claims,
     /// The route the token took (`None`: the default key source).
     route: Option<usize>,
@@ -43,7 +43,7 @@ struct Entry {
 
 /// What a hit hands back: the stored header and claims, and the route to re-check them with.
 pub(crate) struct Hit {
-    pub(crate) header: Header,
+    pub(crate) header: Arc<Header>,
     pub(crate) claims: Claims,
     pub(crate) route: Option<usize>,
 }
@@ -88,7 +88,7 @@ impl TokenCache {
     pub(crate) fn insert(
         &self,
         token: &str,
-        header: &Header,
+        header: &Arc<Header>,
         claims: &Claims,
         route: Option<usize>,
         set: &Arc<KeySet>,
@@ -111,7 +111,7 @@ impl TokenCache {
             key,
             Entry {
                 token: token.into(),
-                header: header.clone(),
+                header: Arc::clone(header),
                 claims: claims.clone(),
                 route,
                 set: Arc::downgrade(set),

@@ -3,7 +3,7 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use jwk_core::{Algorithm, Claims, ClaimsRef, Header, JwkSet, Limits, Part, UnverifiedJws};
+use jwk_core::{Algorithm, Claims, ClaimsRef, Compact, Header, JwkSet, Limits, Part};
 use jws_crypto::{KeyPolicy, Provider};
 use serde::de::{Deserialize, DeserializeOwned};
 
@@ -19,7 +19,8 @@ use crate::token_cache::TokenCache;
 /// The only constructors run after a [`jws_crypto::Verifier`] returned `Ok`.
 #[derive(Debug, Clone)]
 pub struct Verified<C = Claims> {
-    header: Header,
+    /// Shared with the thread's recent headers (see `headers`): no copy per validation.
+    header: Arc<Header>,
     claims: C,
 }
 
@@ -49,9 +50,9 @@ impl<C> Verified<C> {
         self.claims
     }
 
-    /// Header and claims, owned.
+    /// Header and claims, owned (the header is copied if it is still shared).
     pub fn into_parts(self) -> (Header, C) {
-        (self.header, self.claims)
+        (Arc::unwrap_or_clone(self.header), self.claims)
     }
 }
 
@@ -350,15 +351,16 @@ pub struct Validator {
 /// A token split, routed, with its header past policy. The decoded payload is in the buffer
 /// the caller lent to [`Validator::prepare`]; the signature in `s`.
 struct Prepared<'t, 'v, 's> {
-    jws: UnverifiedJws<'t>,
+    compact: Compact<'t>,
+    header: Arc<Header>,
     signature: Signature<'s>,
     route: &'v Route,
     claims: Option<Claims>,
 }
 
-/// The largest signature decoded on the stack: RSA-8192, the largest key the default key
-/// policy imports.
-const INLINE_SIGNATURE: usize = 1024;
+/// The largest signature decoded on the stack: RSA-4096 (RSA-8192 signatures, 1024 bytes, go
+/// to the heap; a bigger buffer would be zeroed on every validation).
+const INLINE_SIGNATURE: usize = 512;
 
 impl Validator {
     /// A builder with every default.
@@ -399,7 +401,8 @@ impl Validator {
 
     /// Like [`Self::validate_as`], with the payload decoded into `buf` (cleared first) and
     /// `T` free to borrow from it: with a buffer reused across calls and a claims type of
-    /// `&str` fields, a validation allocates only for the header's `kid` and `typ`.
+    /// `&str` fields, a validation allocates nothing (the header is shared from the thread's
+    /// recent headers once seen).
     ///
     /// ```
     /// # fn demo(validator: &jwt_validate::Validator, token: &str) -> Result<(), jwt_validate::Error> {
@@ -451,7 +454,7 @@ impl Validator {
             Ok((registered, claims)) => {
                 policy.check_claims(&registered, self.inner.clock.now())?;
                 Ok(Verified {
-                    header: prepared.jws.into_header(),
+                    header: prepared.header,
                     claims,
                 })
             }
@@ -487,7 +490,7 @@ impl Validator {
                     error,
                 }) => {
                     tracing::debug!(code = error.code(), "key not in cached set, refreshing");
-                    Some((select::lookup(prepared.jws.header()), Some(set)))
+                    Some((select::lookup(&prepared.header), Some(set)))
                 }
                 Err(m) => return Err(m.error),
             },
@@ -525,7 +528,7 @@ impl Validator {
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
         Ok(VerifiedJws {
-            header: prepared.jws.into_header(),
+            header: Arc::unwrap_or_clone(prepared.header),
             payload,
         })
     }
@@ -539,10 +542,11 @@ impl Validator {
         payload: &mut Vec<u8>,
         sig: &'s mut [u8; INLINE_SIGNATURE],
     ) -> Result<Prepared<'t, '_, 's>, Error> {
-        let jws = UnverifiedJws::parse(token, &self.inner.limits)?;
+        let compact = Compact::split(token, &self.inner.limits)?;
+        let header = crate::headers::parse(&compact)?;
         // Structure first: every segment must be strict base64url before any key work.
-        decode_payload(&jws, payload)?;
-        let signature = Signature::decode(jws.compact().signature_b64(), sig)?;
+        decode_payload(&compact, payload)?;
+        let signature = Signature::decode(compact.signature_b64(), sig)?;
         let mut claims = None;
         let route = if route_by_iss && !self.inner.routes.is_empty() {
             let c = Claims::parse(payload)?;
@@ -563,15 +567,16 @@ impl Validator {
                 .default
                 .as_ref()
                 .ok_or_else(|| Error::KeyNotFound {
-                    kid: jws.header().kid.as_deref().map(Into::into),
+                    kid: header.kid.as_deref().map(Into::into),
                     reason: "verify_jws uses the default key source, and this validator has only \
                          issuer routes"
                         .into(),
                 })?
         };
-        route.policy.check_header(jws.header())?;
+        route.policy.check_header(&header)?;
         Ok(Prepared {
-            jws,
+            compact,
+            header,
             signature,
             route,
             claims,
@@ -579,8 +584,8 @@ impl Validator {
     }
 
     fn verify_signature(&self, p: &Prepared<'_, '_, '_>, set: &KeySet) -> Result<(), Miss> {
-        let candidates = select::select(set, p.jws.header(), self.inner.max_untagged)?;
-        if candidates.verify(p.jws.signing_input(), p.signature.as_bytes()) {
+        let candidates = select::select(set, &p.header, self.inner.max_untagged)?;
+        if candidates.verify(p.compact.signing_input(), p.signature.as_bytes()) {
             Ok(())
         } else {
             Err(Miss {
@@ -651,7 +656,7 @@ impl Validator {
             .policy
             .check_claims(&claims, self.inner.clock.now())?;
         Ok(Verified {
-            header: p.jws.into_header(),
+            header: p.header,
             claims,
         })
     }
@@ -683,9 +688,9 @@ impl<'s> Signature<'s> {
 
 /// Decodes the payload into `out` (cleared first), sized exactly so that an owned claims set
 /// keeps the buffer without reallocating.
-fn decode_payload(jws: &UnverifiedJws<'_>, out: &mut Vec<u8>) -> Result<(), jwk_core::Error> {
+fn decode_payload(compact: &Compact<'_>, out: &mut Vec<u8>) -> Result<(), jwk_core::Error> {
     out.clear();
-    let encoded = jws.compact().payload_b64();
+    let encoded = compact.payload_b64();
     match jwk_core::b64::decoded_len(encoded.len()) {
         Some(len) => {
             out.resize(len, 0);
@@ -693,7 +698,7 @@ fn decode_payload(jws: &UnverifiedJws<'_>, out: &mut Vec<u8>) -> Result<(), jwk_
             out.truncate(n);
             Ok(())
         }
-        None => jws.compact().decode_payload_into(out),
+        None => compact.decode_payload_into(out),
     }
 }
 
