@@ -34,6 +34,8 @@ use crate::claims::{Audience, Claims, NumericDate};
 use crate::error::{Error, Part};
 use crate::json::{self, deeper, duplicate, fail, Check, KeySeed, Names, Slot};
 
+mod flat;
+
 /// `serde_json`'s private name for `RawValue`: a raw value skips the strict checks, so a type
 /// asking for one takes the two-pass path.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
@@ -112,6 +114,9 @@ impl<'a> ClaimsRef<'a> {
     /// Errors: those of [`Claims::parse`] first; then `T`'s own, as [`Error::Json`].
     pub fn parse_into<T: Deserialize<'a>>(json: &'a [u8]) -> Result<(Self, T), Error> {
         let text = utf8(json)?;
+        if let Some(done) = flat::parse_into(text) {
+            return Ok(done);
+        }
         let slot = Slot::default();
         let mut claims = ClaimsRef::empty(text);
         let mut de = serde_json::Deserializer::from_str(text);
