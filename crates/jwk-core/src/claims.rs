@@ -176,6 +176,12 @@ impl Claims {
             column: e.utf8_error().valid_up_to(),
             message: "not UTF-8".into(),
         })?;
+        // The usual claims set takes the flat path (see `typed::flat`); the rest, and every
+        // error, the general parser below.
+        let text = match crate::typed::flat_claims(text) {
+            Ok(claims) => return Ok(claims),
+            Err(text) => text,
+        };
         let slot = Slot::default();
         let mut claims =
             json::parse_seed_str(&text, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
@@ -202,6 +208,12 @@ impl Claims {
             jti,
             raw,
         }
+    }
+
+    /// The same claims with `raw` as the kept JSON.
+    pub(crate) fn with_raw(mut self, raw: Box<str>) -> Self {
+        self.raw = raw;
+        self
     }
 
     /// The claims set as received (decoded from base64url, not re-serialized).

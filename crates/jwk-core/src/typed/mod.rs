@@ -174,6 +174,11 @@ impl<'a> ClaimsRef<'a> {
 
     /// An owned [`Claims`] with the same content.
     pub fn to_claims(&self) -> Claims {
+        self.to_claims_with_raw(self.raw.into())
+    }
+
+    /// [`Self::to_claims`] with `raw` (the same text) as the kept JSON.
+    fn to_claims_with_raw(&self, raw: alloc::boxed::Box<str>) -> Claims {
         Claims::from_parts(
             self.iss.as_deref().map(Into::into),
             self.sub.as_deref().map(Into::into),
@@ -185,9 +190,19 @@ impl<'a> ClaimsRef<'a> {
             }),
             [self.exp, self.nbf, self.iat],
             self.jti.as_deref().map(Into::into),
-            self.raw.into(),
+            raw,
         )
     }
+}
+
+/// [`Claims`] from the flat path, keeping `text` as the raw JSON without a copy; `Err` gives
+/// the text back when the general parser must answer.
+pub(crate) fn flat_claims(text: String) -> Result<Claims, String> {
+    let registered = match flat::parse_into::<de::IgnoredAny>(&text) {
+        Some((r, _)) => r.to_claims_with_raw(alloc::boxed::Box::default()),
+        None => return Err(text),
+    };
+    Ok(registered.with_raw(text.into_boxed_str()))
 }
 
 fn utf8(json: &[u8]) -> Result<&str, Error> {
