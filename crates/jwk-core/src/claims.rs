@@ -152,6 +152,19 @@ impl Claims {
     /// Parses a decoded payload strictly: a JSON object, no duplicate member at any depth,
     /// bounded nesting, registered claims of the right type.
     pub fn parse(json: &[u8]) -> Result<Self, Error> {
+        if let Some(claims) = core::str::from_utf8(json)
+            .ok()
+            .and_then(crate::typed::flat_claims_borrowed)
+        {
+            return Ok(claims);
+        }
+        Self::parse_general(json)
+    }
+
+    /// [`Self::parse`] without the flat fast path (`typed::flat`): the reference that path is
+    /// tested and fuzzed against.
+    #[doc(hidden)]
+    pub fn parse_general(json: &[u8]) -> Result<Self, Error> {
         // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
         // then reads a `str` and does not check every string again.
         let text = core::str::from_utf8(json).map_err(|e| Error::Json {

@@ -37,7 +37,12 @@
 //!
 //! # Entry points
 //! - [`Validator::validate`] / [`Validator::validate_as`]: a JWT, synchronously, over the keys
-//!   the source holds now ([`StaticKeys`] always holds its keys).
+//!   the source holds now ([`StaticKeys`] always holds its keys). `validate_as::<T>` fills the
+//!   caller's type in the same strict pass that reads the registered claims for the policy
+//!   (`jwk_core::ClaimsRef::parse_into`).
+//! - [`Validator::validate_borrowed`]: the same with the payload decoded into a buffer the
+//!   caller lends (and reuses), so `T` may borrow `&str` fields from it: no allocation per
+//!   validation once the token's header has been seen on this thread.
 //! - [`Validator::validate_async`]: the same, asking the [`KeySource`] to refresh when the
 //!   token's `kid` is unknown (`jwks-fetch` decides about cooldowns and single flight).
 //! - [`Validator::verify_jws`]: a JWS whose payload is not a claims set (header policy, key
@@ -69,7 +74,15 @@
 //!
 //! # Dependencies
 //! - `jwk-core`: strict parsing; `jws-crypto`: key import and signature checks.
-//! - `serde`: the `DeserializeOwned` bound of [`Verified::claims_as`].
+//! - `serde`: the `Deserialize` bounds of [`Validator::validate_as`],
+//!   [`Validator::validate_borrowed`] and [`Verified::claims_as`].
+//!
+//! # Performance
+//! Parsed headers are remembered per thread by their exact base64url text (8 per thread, up
+//! to 512 characters each): tokens signed with one key share their header, so a repeat is one
+//! comparison and an `Arc` shared by [`Verified`], not a decode, a parse and two strings. The
+//! parse is a pure function of the text and the policy runs on every validation, so a
+//! remembered header answers exactly as a fresh parse. Figures: `benches/RESULTS.md`.
 //! - `tracing`: debug events on key refresh; this crate installs no subscriber.
 #![forbid(unsafe_code)]
 

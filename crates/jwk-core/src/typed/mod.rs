@@ -138,7 +138,7 @@ impl<'a> ClaimsRef<'a> {
     /// The answer of the strict parse and then plain `serde_json`, for what the single pass
     /// does not take.
     fn two_passes<T: Deserialize<'a>>(text: &'a str) -> Result<(Self, T), Error> {
-        let claims = Claims::parse(text.as_bytes())?;
+        let claims = Claims::parse_general(text.as_bytes())?;
         let t = json::from_checked(text.as_bytes())?;
         let owned = |s: Option<String>| s.map(Cow::Owned);
         Ok((
@@ -193,6 +193,12 @@ impl<'a> ClaimsRef<'a> {
             raw,
         )
     }
+}
+
+/// [`Claims`] from the flat path, copying `text` as the raw JSON; `None` when the general
+/// parser must answer.
+pub(crate) fn flat_claims_borrowed(text: &str) -> Option<Claims> {
+    flat::parse_into::<de::IgnoredAny>(text).map(|(r, _)| r.to_claims())
 }
 
 /// [`Claims`] from the flat path, keeping `text` as the raw JSON without a copy; `Err` gives

@@ -68,8 +68,13 @@ fn same<'a, T>(json: &'a str) -> Result<T, Error>
 where
     T: Deserialize<'a> + PartialEq + std::fmt::Debug,
 {
+    assert_eq!(
+        Claims::parse(json.as_bytes()),
+        Claims::parse_general(json.as_bytes()),
+        "flat path and general parser: {json}"
+    );
     let fast = ClaimsRef::parse_into::<T>(json.as_bytes());
-    let slow = Claims::parse(json.as_bytes()).and_then(|c| {
+    let slow = Claims::parse_general(json.as_bytes()).and_then(|c| {
         serde_json::from_str::<T>(json)
             .map(|t| (c, t))
             .map_err(|e| Error::Json {
