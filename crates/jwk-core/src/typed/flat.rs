@@ -154,58 +154,24 @@ impl<'a> Reader<'a> {
             b'[' => {
                 let inner = deeper(depth)?;
                 self.i += 1;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
+                let (mut first, mut done) = (true, false);
+                while next_element(self, &mut first, &mut done, b']')?.is_some() {
                     self.skip(inner)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Bail),
-                    }
                 }
+                Ok(())
             }
             b'{' => {
                 let inner = deeper(depth)?;
                 self.i += 1;
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Ok(());
-                }
+                let (mut first, mut done) = (true, false);
                 let mut names = Names::default();
-                loop {
-                    let name = self.string()?;
+                while let Some(name) = next_name(self, &mut first, &mut done)? {
                     if !names.insert(Cow::Borrowed(name)) {
                         return Err(Bail);
                     }
-                    self.ws();
-                    self.eat(b':')?;
-                    self.ws();
                     self.skip(inner)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Bail),
-                    }
                 }
+                Ok(())
             }
             _ => Err(Bail),
         }

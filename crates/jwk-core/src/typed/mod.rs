@@ -20,9 +20,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
-use serde::de::value::{
-    BorrowedStrDeserializer, SeqDeserializer, StrDeserializer, StringDeserializer,
-};
+use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer, StrDeserializer};
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     VariantAccess, Visitor,
@@ -382,43 +380,41 @@ impl<'a, A: MapAccess<'a>> MapAccess<'a> for TopMap<'_, 'a, A> {
 /// A member name handed on to the caller's type: borrowed when the text has no escapes.
 struct CowStr<'a, E>(Cow<'a, str>, PhantomData<E>);
 
+impl<'a, E: de::Error> CowStr<'a, E> {
+    /// The name as `serde_json` hands it over: borrowed, or (escaped) a transient `&str`.
+    fn scalar(&self) -> ScalarDe<'_, 'a, E> {
+        ScalarDe(
+            match &self.0 {
+                Cow::Borrowed(s) => Scalar::Borrowed(s),
+                Cow::Owned(s) => Scalar::Transient(s),
+            },
+            PhantomData,
+        )
+    }
+}
+
+macro_rules! via_scalar {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, E> {
+                self.scalar().$method($($arg,)* visitor)
+            }
+        )*
+    };
+}
+
 impl<'a, E: de::Error> Deserializer<'a> for CowStr<'a, E> {
     type Error = E;
 
-    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.0 {
-            Cow::Borrowed(s) => Scalar::Borrowed(s).deserialize_any(visitor),
-            Cow::Owned(s) => visitor.visit_string(s),
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'a>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'a>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        match self.0 {
-            Cow::Borrowed(s) => visitor.visit_enum(BorrowedStrDeserializer::new(s)),
-            Cow::Owned(s) => visitor.visit_enum(StringDeserializer::new(s)),
-        }
+    via_scalar! {
+        deserialize_any(); deserialize_option(); deserialize_bytes(); deserialize_byte_buf();
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
     }
 
     serde::forward_to_deserialize_any! {
         <W: Visitor<'a>>
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
