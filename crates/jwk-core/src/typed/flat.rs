@@ -19,9 +19,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{
-    AudSeq, AudienceRef, ClaimsRef, CowStr, Registered, Scalar, ScalarDe, RAW_VALUE_TOKEN,
-};
+use super::{AudSeq, AudienceRef, ClaimsRef, CowStr, Registered, Scalar, ScalarDe};
 use crate::claims::NumericDate;
 use crate::json::{self, Names};
 
@@ -242,9 +240,7 @@ impl<'a> Deserializer<'a> for TopDe<'_, '_, '_, 'a> {
         name: &'static str,
         visitor: V,
     ) -> R<V::Value> {
-        if name == RAW_VALUE_TOKEN {
-            return Err(Bail);
-        }
+        super::not_raw_value(name)?;
         visitor.visit_newtype_struct(self)
     }
 
@@ -471,9 +467,7 @@ impl<'a> Deserializer<'a> for Value<'_, 'a> {
         name: &'static str,
         visitor: V,
     ) -> R<V::Value> {
-        if name == RAW_VALUE_TOKEN {
-            return Err(Bail);
-        }
+        super::not_raw_value(name)?;
         visitor.visit_newtype_struct(self)
     }
 

@@ -38,6 +38,14 @@ mod flat;
 /// asking for one takes the two-pass path.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
+/// Refuses `serde_json`'s `RawValue` (see [`RAW_VALUE_TOKEN`]), which would skip the checks.
+fn not_raw_value<E: de::Error>(newtype: &str) -> Result<(), E> {
+    if newtype == RAW_VALUE_TOKEN {
+        return Err(E::custom("raw value: two passes"));
+    }
+    Ok(())
+}
+
 /// The `aud` claim borrowed from the payload: one string or an array of strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudienceRef<'a> {
@@ -293,9 +301,7 @@ impl<'a, D: Deserializer<'a>> Deserializer<'a> for Top<'_, 'a, D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        if name == RAW_VALUE_TOKEN {
-            return Err(de::Error::custom("raw value: two passes"));
-        }
+        not_raw_value(name)?;
         visitor.visit_newtype_struct(self)
     }
 
@@ -786,9 +792,7 @@ impl<'a, D: Deserializer<'a>> Deserializer<'a> for Strict<'_, D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        if name == RAW_VALUE_TOKEN {
-            return Err(de::Error::custom("raw value: two passes"));
-        }
+        not_raw_value(name)?;
         let wrapped = self.wrap(visitor);
         self.de.deserialize_newtype_struct(name, wrapped)
     }
@@ -808,6 +812,18 @@ impl<'a, D: Deserializer<'a>> Deserializer<'a> for Strict<'_, D> {
     }
 }
 
+/// Visitor methods that hand a scalar straight to `self.inner`.
+macro_rules! forward_visits {
+    ($($method:ident($($ty:ty)?);)*) => {
+        $(
+            fn $method<E: de::Error>(self $(, v: $ty)?) -> Result<V::Value, E> {
+                self.inner.$method($(forward_visits!(@arg v $ty))?)
+            }
+        )*
+    };
+    (@arg $v:ident $ty:ty) => { $v };
+}
+
 /// The caller's visitor, with the maps, arrays and enums it is given wrapped in turn.
 struct Wrap<'s, V> {
     inner: V,
@@ -821,50 +837,22 @@ impl<'a, V: Visitor<'a>> Visitor<'a> for Wrap<'_, V> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.expecting(f)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
-        self.inner.visit_bool(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
-        self.inner.visit_i64(v)
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<V::Value, E> {
-        self.inner.visit_i128(v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
-        self.inner.visit_u64(v)
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<V::Value, E> {
-        self.inner.visit_u128(v)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
-        self.inner.visit_f64(v)
-    }
-    fn visit_char<E: de::Error>(self, v: char) -> Result<V::Value, E> {
-        self.inner.visit_char(v)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        self.inner.visit_str(v)
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'a str) -> Result<V::Value, E> {
-        self.inner.visit_borrowed_str(v)
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        self.inner.visit_string(v)
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        self.inner.visit_bytes(v)
-    }
-    fn visit_borrowed_bytes<E: de::Error>(self, v: &'a [u8]) -> Result<V::Value, E> {
-        self.inner.visit_borrowed_bytes(v)
-    }
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        self.inner.visit_byte_buf(v)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_none()
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_unit()
+    forward_visits! {
+        visit_bool(bool);
+        visit_i64(i64);
+        visit_i128(i128);
+        visit_u64(u64);
+        visit_u128(u128);
+        visit_f64(f64);
+        visit_char(char);
+        visit_str(&str);
+        visit_borrowed_str(&'a str);
+        visit_string(String);
+        visit_bytes(&[u8]);
+        visit_borrowed_bytes(&'a [u8]);
+        visit_byte_buf(Vec<u8>);
+        visit_none();
+        visit_unit();
     }
     fn visit_some<D: Deserializer<'a>>(self, d: D) -> Result<V::Value, D::Error> {
         self.inner.visit_some(Strict {
