@@ -35,7 +35,8 @@ pub fn decode(input: &str, part: Part) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// Decodes strict base64url, appending to `out` (callers on hot paths lend a scratch buffer).
+/// Decodes strict base64url, appending to `out` (callers on hot paths lend a scratch buffer);
+/// `out` grows by exactly the decoded length.
 pub fn decode_into(input: &str, part: Part, out: &mut Vec<u8>) -> Result<(), Error> {
     if let Some(len) = decoded_len(input.len()) {
         let start = out.len();
@@ -260,6 +261,9 @@ mod tests {
             assert_eq!(decoded_len(enc.len()), Some(raw.len()));
         }
         assert_eq!(encode(&[0xfb, 0xff]), "-_8");
+        // Exactly sized, so a claims set can keep the buffer as its text without a copy.
+        let long = decode(&encode(&[7u8; 31]), Part::Payload).unwrap();
+        assert_eq!((long.len(), long.capacity()), (31, 31));
     }
 
     #[test]

@@ -183,14 +183,7 @@ impl<'a> UnverifiedJws<'a> {
     /// The decoded payload bytes, in a buffer of exactly their length (so that
     /// [`Claims::parse_owned`] keeps it without reallocating).
     pub fn payload(&self) -> Result<Vec<u8>, Error> {
-        let encoded = self.compact.payload_b64();
-        let Some(len) = b64::decoded_len(encoded.len()) else {
-            return b64::decode(encoded, Part::Payload);
-        };
-        let mut out = alloc::vec![0u8; len];
-        let n = b64::decode_to_slice(encoded, Part::Payload, &mut out)?;
-        out.truncate(n);
-        Ok(out)
+        b64::decode(self.compact.payload_b64(), Part::Payload)
     }
 
     /// The claims, **unverified**: for `jwkctl decode` and logs only. The prefix is there for

@@ -686,20 +686,11 @@ impl<'s> Signature<'s> {
     }
 }
 
-/// Decodes the payload into `out` (cleared first), sized exactly so that an owned claims set
-/// keeps the buffer without reallocating.
+/// Decodes the payload into `out` (cleared first; `b64::decode_into` sizes it exactly, so an
+/// owned claims set keeps the buffer without reallocating).
 fn decode_payload(compact: &Compact<'_>, out: &mut Vec<u8>) -> Result<(), jwk_core::Error> {
     out.clear();
-    let encoded = compact.payload_b64();
-    match jwk_core::b64::decoded_len(encoded.len()) {
-        Some(len) => {
-            out.resize(len, 0);
-            let n = jwk_core::b64::decode_to_slice(encoded, Part::Payload, out)?;
-            out.truncate(n);
-            Ok(())
-        }
-        None => compact.decode_payload_into(out),
-    }
+    compact.decode_payload_into(out)
 }
 
 fn cached(route: &Route) -> Result<Arc<KeySet>, Error> {
