@@ -82,82 +82,21 @@ pub fn decoded_len(len: usize) -> Option<usize> {
     }
 }
 
-/// A table-driven decoder for the valid case: four table lookups and ORs per four characters,
-/// with one validity check per token instead of one branch per character. It answers only
-/// "decoded, n bytes" or "not here"; on `None` the `base64` crate decodes again and reports the
-/// precise error, so errors (and every accept/reject decision, tested against the crate) are
-/// the crate's. On a 440-character payload this is about twice as fast as the crate's engine.
+/// The decoder for the valid case: `base64-simd` (SSE4.1/AVX2/NEON chosen at run time with
+/// `std`), about 3.4x the `base64` crate's engine on a 440-character payload (39 against 132
+/// ns here). Its URL-safe unpadded decoder is strict in the same way (no padding, no `+` `/`
+/// or whitespace, canonical trailing bits: tested against the crate below); on anything it
+/// declines, the `base64` crate decodes again and words the error, so errors are the crate's.
 mod fast {
-    /// Set in a table entry for a byte outside the alphabet (above the 24 data bits).
-    const BAD: u32 = 0xFF00_0000;
-
-    const fn value(b: u8) -> Option<u32> {
-        Some(match b {
-            b'A'..=b'Z' => (b - b'A') as u32,
-            b'a'..=b'z' => (b - b'a') as u32 + 26,
-            b'0'..=b'9' => (b - b'0') as u32 + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        })
-    }
-
-    /// Each byte's six bits placed for position `shift` of a four-character group.
-    const fn table(shift: u32) -> [u32; 256] {
-        let mut t = [BAD; 256];
-        let mut b = 0;
-        while b < 256 {
-            if let Some(v) = value(b as u8) {
-                t[b] = v << shift;
-            }
-            b += 1;
-        }
-        t
-    }
-
-    static T0: [u32; 256] = table(18);
-    static T1: [u32; 256] = table(12);
-    static T2: [u32; 256] = table(6);
-    static T3: [u32; 256] = table(0);
-
-    fn group(c: &[u8; 4]) -> u32 {
-        T0[usize::from(c[0])]
-            | T1[usize::from(c[1])]
-            | T2[usize::from(c[2])]
-            | T3[usize::from(c[3])]
-    }
-
     /// Decodes strict unpadded base64url into `out`, or `None` (bad input, or `out` short).
     pub(super) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
         let len = super::decoded_len(input.len())?;
+        // Exactly the decoded length, so the decoder never finds its output too short.
         let out = out.get_mut(..len)?;
-        let mut bad = 0u32;
-        let mut ins = input.chunks_exact(4);
-        let mut outs = out.chunks_exact_mut(3);
-        for (i, o) in (&mut ins).zip(&mut outs) {
-            let w = group(i.try_into().ok()?);
-            bad |= w;
-            let [_, a, b, c] = w.to_be_bytes();
-            o.copy_from_slice(&[a, b, c]);
-        }
-        let tail = outs.into_remainder();
-        match *ins.remainder() {
-            [] => {}
-            [c0, c1] => {
-                let w = T0[usize::from(c0)] | T1[usize::from(c1)];
-                // The last character's low four bits must be zero (canonical).
-                bad |= w | if w & 0xFFFF != 0 { BAD } else { 0 };
-                *tail.first_mut()? = (w >> 16) as u8;
-            }
-            [c0, c1, c2] => {
-                let w = T0[usize::from(c0)] | T1[usize::from(c1)] | T2[usize::from(c2)];
-                bad |= w | if w & 0xFF != 0 { BAD } else { 0 };
-                let [_, a, b, _] = w.to_be_bytes();
-                tail.get_mut(..2)?.copy_from_slice(&[a, b]);
-            }
-            _ => return None,
-        }
-        (bad & BAD == 0).then_some(len)
+        base64_simd::URL_SAFE_NO_PAD
+            .decode(input, base64_simd::Out::from_slice(out))
+            .ok()
+            .map(|decoded| decoded.len())
     }
 }
 
@@ -189,10 +128,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The table decoder against the `base64` crate's strict engine: same bytes when it
+    /// The fast (SIMD) decoder against the `base64` crate's strict engine: same bytes when it
     /// decodes, and it never decodes what the crate refuses.
     fn agrees(input: &[u8]) {
-        let mut out = [0u8; 96];
+        let mut out = [0u8; 512];
         let ours = fast::decode(input, &mut out);
         let theirs = STRICT.decode(input);
         match ours {
@@ -207,21 +146,38 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(5000))]
         #[test]
-        fn table_decoder_agrees_with_the_crate(s in "[A-Za-z0-9_\\-+/= .\n]{0,70}") {
+        fn fast_decoder_agrees_with_the_crate(s in "[A-Za-z0-9_\\-+/= .\n]{0,300}") {
             agrees(s.as_bytes());
         }
 
         #[test]
-        fn table_decoder_agrees_on_any_bytes(b in proptest::collection::vec(any::<u8>(), 0..70)) {
+        fn fast_decoder_agrees_on_any_bytes(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             agrees(&b);
         }
 
         #[test]
-        fn table_decoder_round_trips(b in proptest::collection::vec(any::<u8>(), 0..70)) {
+        fn fast_decoder_round_trips(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             let enc = encode(&b);
-            let mut out = [0u8; 70];
+            let mut out = [0u8; 300];
             prop_assert_eq!(fast::decode(enc.as_bytes(), &mut out), Some(b.len()));
             prop_assert_eq!(&out[..b.len()], &b[..]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        /// One byte changed anywhere in a long valid encoding (inside a SIMD block, at its
+        /// edges, in the tail): both decoders answer alike.
+        #[test]
+        fn fast_decoder_agrees_on_one_changed_byte(
+            b in proptest::collection::vec(any::<u8>(), 1..300),
+            at in any::<prop::sample::Index>(),
+            with in any::<u8>(),
+        ) {
+            let mut enc = encode(&b).into_bytes();
+            let i = at.index(enc.len());
+            enc[i] = with;
+            agrees(&enc);
         }
     }
 
