@@ -358,6 +358,14 @@ struct Prepared<'t, 'v, 's> {
     claims: Option<Claims>,
 }
 
+/// Payload buffers up to this capacity are kept per thread by [`Validator::validate_as`]
+/// (the default token size limit, 16 KiB, decodes to 12 KiB at most).
+const KEPT_PAYLOAD: usize = 16 * 1024;
+
+thread_local! {
+    static PAYLOAD: core::cell::RefCell<Vec<u8>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
 /// The largest signature decoded on the stack: RSA-4096 (RSA-8192 signatures, 1024 bytes, go
 /// to the heap; a bigger buffer would be zeroed on every validation).
 const INLINE_SIGNATURE: usize = 512;
@@ -395,8 +403,25 @@ impl Validator {
 
     /// Like [`Self::validate`], with the claims deserialized into `T` (the caller's struct) in
     /// the same strict pass that reads the registered claims for the policy.
+    ///
+    /// The payload is decoded into a buffer kept per thread (an owned `T` never borrows it),
+    /// so the only allocations are `T`'s own.
     pub fn validate_as<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        self.validate_borrowed(token, &mut Vec::new())
+        let reused = PAYLOAD.try_with(|buf| {
+            let mut buf = buf.try_borrow_mut().ok()?;
+            let result = self.validate_borrowed(token, &mut buf);
+            if buf.capacity() > KEPT_PAYLOAD {
+                // One large token does not pin its buffer for the thread's lifetime.
+                *buf = Vec::new();
+            }
+            Some(result)
+        });
+        match reused {
+            Ok(Some(result)) => result,
+            // Thread-local storage being torn down, or `T`'s deserializer validating again
+            // on this thread: a buffer of its own.
+            _ => self.validate_borrowed(token, &mut Vec::new()),
+        }
     }
 
     /// Like [`Self::validate_as`], with the payload decoded into `buf` (cleared first) and

@@ -368,3 +368,50 @@ fn typed_validation_with_the_token_cache_and_routes() {
         assert_eq!(cached.cached_tokens(), 1);
     }
 }
+
+/// `validate_as` decodes into a per-thread buffer; a claims type whose deserializer validates
+/// another token on the same thread (re-entrant) gets a buffer of its own, and both answers
+/// are right.
+#[test]
+fn validate_as_is_reentrant() {
+    use std::cell::RefCell;
+    thread_local! {
+        static INNER: RefCell<Option<(Validator, String)>> = const { RefCell::new(None) };
+    }
+    #[derive(Debug)]
+    struct Reentrant {
+        outer: Value,
+        inner_sub: String,
+    }
+    impl<'de> serde::Deserialize<'de> for Reentrant {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let outer = Value::deserialize(d)?;
+            let inner_sub = INNER.with(|i| {
+                let i = i.borrow();
+                let (v, t) = i.as_ref().unwrap();
+                let inner = v.validate_as::<Value>(t).unwrap();
+                inner.claims()["sub"].as_str().unwrap().to_owned()
+            });
+            Ok(Reentrant { outer, inner_sub })
+        }
+    }
+    for p in providers() {
+        let signer = generated(p, Algorithm::Es256);
+        let v = builder(p, set(vec![jwk(&*signer, "ec")])).build().unwrap();
+        let mut c = good_claims();
+        c["sub"] = json!("bob");
+        let inner = mint(&*signer, &header(&*signer, Some("ec")), &c.to_string());
+        INNER.with(|i| *i.borrow_mut() = Some((v.clone(), inner)));
+        let outer = good_token(&*signer, "ec");
+        for _ in 0..2 {
+            let r = v.validate_as::<Reentrant>(&outer).unwrap();
+            assert_eq!(r.claims().outer["sub"], "alice");
+            assert_eq!(r.claims().inner_sub, "bob");
+        }
+        // And the per-thread buffer still serves plain calls afterwards.
+        assert_eq!(
+            v.validate_as::<Value>(&outer).unwrap().claims()["sub"],
+            "alice"
+        );
+    }
+}
