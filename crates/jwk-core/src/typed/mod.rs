@@ -352,12 +352,9 @@ impl<'a, A: MapAccess<'a>> MapAccess<'a> for TopMap<'_, 'a, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        let Some(name) = self.map.next_key_seed(KeySeed)? else {
+        let Some(name) = unique_key(&mut self.map, &mut self.names, self.slot)? else {
             return Ok(None);
         };
-        if !self.names.insert(name.clone()) {
-            return Err(duplicate(self.slot, Part::Payload, &name));
-        }
         self.pending = Registered::of(&name);
         seed.deserialize(CowStr(name, PhantomData)).map(Some)
     }
@@ -381,6 +378,21 @@ impl<'a, A: MapAccess<'a>> MapAccess<'a> for TopMap<'_, 'a, A> {
     fn size_hint(&self) -> Option<usize> {
         self.map.size_hint()
     }
+}
+
+/// The next member name of `map`, refused (through `slot`) when `names` already has it.
+fn unique_key<'a, A: MapAccess<'a>>(
+    map: &mut A,
+    names: &mut Names<'a>,
+    slot: &Slot,
+) -> Result<Option<Cow<'a, str>>, A::Error> {
+    let Some(name) = map.next_key_seed(KeySeed)? else {
+        return Ok(None);
+    };
+    if !names.insert(name.clone()) {
+        return Err(duplicate(slot, Part::Payload, &name));
+    }
+    Ok(Some(name))
 }
 
 /// A member name handed on to the caller's type: borrowed when the text has no escapes.
@@ -930,12 +942,9 @@ impl<'a, A: MapAccess<'a>> MapAccess<'a> for StrictMap<'_, 'a, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        let Some(name) = self.map.next_key_seed(KeySeed)? else {
+        let Some(name) = unique_key(&mut self.map, &mut self.names, self.slot)? else {
             return Ok(None);
         };
-        if !self.names.insert(name.clone()) {
-            return Err(duplicate(self.slot, Part::Payload, &name));
-        }
         seed.deserialize(CowStr(name, PhantomData)).map(Some)
     }
     fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
