@@ -88,6 +88,25 @@ impl Drop for Guard {
     }
 }
 
+/// `jwkctl jwks watch URL` over plain HTTP with the TTL clamped to 1 s (refresh every 0.5 s),
+/// stopping after `count` events, plus `extra` arguments.
+fn watch(url: &str, count: &str, extra: &[&str]) -> (Guard, mpsc::Receiver<String>) {
+    let mut args = vec![
+        "jwks",
+        "watch",
+        url,
+        "--allow-http",
+        "--min-ttl",
+        "1",
+        "--max-ttl",
+        "1",
+        "--count",
+        count,
+    ];
+    args.extend_from_slice(extra);
+    spawn(&args)
+}
+
 fn spawn(args: &[&str]) -> (Guard, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_jwkctl"))
         .args(args)
@@ -136,19 +155,7 @@ fn watch_prints_rotation_diff_and_stats() {
     let srv = server(set_a);
 
     let count = EVENTS.to_string();
-    let (mut child, rx) = spawn(&[
-        "jwks",
-        "watch",
-        &srv.url,
-        "--allow-http",
-        "--min-ttl",
-        "1",
-        "--max-ttl",
-        "1",
-        "--count",
-        &count,
-        "--json",
-    ]);
+    let (mut child, rx) = watch(&srv.url, &count, &["--json"]);
     let first: Value = serde_json::from_str(&next_line(&rx)).unwrap();
     assert_eq!(first["event"], "loaded", "{first}");
     assert_eq!(sorted(&first["kids"]), ["k1", "k2"]);
@@ -204,18 +211,7 @@ fn watch_prints_rotation_diff_and_stats() {
 #[test]
 fn watch_text_output_and_count_exit() {
     let srv = server(JwkSet::new(vec![es256("a1"), es256("a2")]).to_json());
-    let (mut child, rx) = spawn(&[
-        "jwks",
-        "watch",
-        &srv.url,
-        "--allow-http",
-        "--min-ttl",
-        "1",
-        "--max-ttl",
-        "1",
-        "--count",
-        "1",
-    ]);
+    let (mut child, rx) = watch(&srv.url, "1", &[]);
     let first = next_line(&rx);
     assert!(first.starts_with("loaded kids [a1, a2] | "), "{first}");
     assert!(
