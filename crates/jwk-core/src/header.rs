@@ -194,101 +194,47 @@ impl Header {
 
 /// The usual header, `{"alg":"..","typ":"..","kid":".."}`, read without the general parser:
 /// an object whose members are among `alg`, `kid`, `typ` and `cty`, each once, `alg` present,
-/// every name and value a string with no escape, no control character and valid UTF-8, JSON
-/// whitespace anywhere it may be. Anything else is `None`, and the general parser answers
-/// (with the same header, or the error). Header parsing is on every validation's path: this
+/// every name and value a string with no escape and no control character, the whole text
+/// UTF-8, JSON whitespace anywhere it may be (read with the flat claims path's `Reader`).
+/// Anything else is `None`, and the general parser answers (with the same header, or the
+/// error). Header parsing is on every validation's path: this
 /// takes it from about 240 ns to about 50 ns.
 fn flat(json: &[u8]) -> Option<Header> {
-    let mut r = Flat { s: json, i: 0 };
+    use crate::typed::flat::{next_name, Reader};
+    let mut r = Reader::new(core::str::from_utf8(json).ok()?);
     r.ws();
-    r.byte(b'{')?;
+    r.eat(b'{').ok()?;
     let mut h = Header::new(Algorithm::None);
     let mut seen = 0u8;
-    r.ws();
-    if r.peek() != Some(b'}') {
-        loop {
-            let name = r.string()?;
-            r.ws();
-            r.byte(b':')?;
-            r.ws();
-            let value = r.string()?;
-            let bit = match name {
-                "alg" => {
-                    h.alg = Algorithm::parse(value);
-                    1
-                }
-                "kid" => {
-                    h.kid = Some(value.into());
-                    2
-                }
-                "typ" => {
-                    h.typ = Some(value.into());
-                    4
-                }
-                "cty" => {
-                    h.cty = Some(value.into());
-                    8
-                }
-                _ => return None,
-            };
-            if seen & bit != 0 {
-                return None;
+    let (mut first, mut done) = (true, false);
+    while let Some(name) = next_name(&mut r, &mut first, &mut done).ok()? {
+        let value = r.string().ok()?;
+        let bit = match name {
+            "alg" => {
+                h.alg = Algorithm::parse(value);
+                1
             }
-            seen |= bit;
-            r.ws();
-            match r.next()? {
-                b',' => r.ws(),
-                b'}' => break,
-                _ => return None,
+            "kid" => {
+                h.kid = Some(value.into());
+                2
             }
-        }
-    } else {
-        r.i += 1;
-    }
-    r.ws();
-    (r.i == json.len() && seen & 1 != 0).then_some(h)
-}
-
-struct Flat<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Flat<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn next(&mut self) -> Option<u8> {
-        let b = self.peek()?;
-        self.i += 1;
-        Some(b)
-    }
-
-    fn byte(&mut self, want: u8) -> Option<()> {
-        (self.next()? == want).then_some(())
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-
-    /// A string with no escape and no control character, as UTF-8.
-    fn string(&mut self) -> Option<&'a str> {
-        self.byte(b'"')?;
-        let rest = self.s.get(self.i..)?;
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest.get(len) != Some(&b'"') {
+            "typ" => {
+                h.typ = Some(value.into());
+                4
+            }
+            "cty" => {
+                h.cty = Some(value.into());
+                8
+            }
+            _ => return None,
+        };
+        if seen & bit != 0 {
             return None;
         }
-        let text = core::str::from_utf8(rest.get(..len)?).ok()?;
-        self.i += len + 1;
-        Some(text)
+        seen |= bit;
     }
+    r.ws();
+    (r.at_end() && seen & 1 != 0).then_some(h)
 }
 
 /// Lowercases nothing; strips an ASCII-case-insensitive `application/` prefix.

@@ -25,7 +25,7 @@ use crate::json::{self, Names};
 
 /// "Not on this path": the general path decides.
 #[derive(Debug)]
-pub(super) struct Bail;
+pub(crate) struct Bail;
 
 impl fmt::Display for Bail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,7 +41,7 @@ impl de::Error for Bail {
     }
 }
 
-type R<T> = Result<T, Bail>;
+pub(crate) type R<T> = Result<T, Bail>;
 
 /// The claims set `text` (already UTF-8) read into `T`, with its registered claims; `None`
 /// when the general path must answer.
@@ -66,23 +66,34 @@ pub(super) fn parse_into<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(Claim
     (reader.i == text.len()).then_some((claims, t))
 }
 
-struct Reader<'a> {
+/// A position in JSON text, for the strict readers of the usual shapes (this module, and the
+/// flat header of `Header::parse`).
+pub(crate) struct Reader<'a> {
     text: &'a str,
     i: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Reader { text, i: 0 }
+    }
+
+    /// True once the whole text is read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.i == self.text.len()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.i).copied()
     }
 
-    fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
         }
     }
 
-    fn eat(&mut self, b: u8) -> R<()> {
+    pub(crate) fn eat(&mut self, b: u8) -> R<()> {
         if self.peek() == Some(b) {
             self.i += 1;
             Ok(())
@@ -93,7 +104,7 @@ impl<'a> Reader<'a> {
 
     /// A string with no escape and no control character, borrowed (the text is UTF-8 and the
     /// quotes are ASCII, so the slice is on character boundaries).
-    fn string(&mut self) -> R<&'a str> {
+    pub(crate) fn string(&mut self) -> R<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = self.text.as_bytes().get(start..).ok_or(Bail)?;
@@ -261,7 +272,11 @@ struct TopMap<'r, 'c, 'a> {
 }
 
 /// Moves to the next member of an object (after `{` or a value): its name, or `None` at `}`.
-fn next_name<'a>(r: &mut Reader<'a>, first: &mut bool, done: &mut bool) -> R<Option<&'a str>> {
+pub(crate) fn next_name<'a>(
+    r: &mut Reader<'a>,
+    first: &mut bool,
+    done: &mut bool,
+) -> R<Option<&'a str>> {
     if *done {
         return Ok(None);
     }

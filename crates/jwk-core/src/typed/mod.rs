@@ -32,7 +32,7 @@ use crate::claims::{Audience, Claims, NumericDate};
 use crate::error::{Error, Part};
 use crate::json::{self, deeper, duplicate, fail, Check, KeySeed, Names, Slot};
 
-mod flat;
+pub(crate) mod flat;
 
 /// `serde_json`'s private name for `RawValue`: a raw value skips the strict checks, so a type
 /// asking for one takes the two-pass path.
