@@ -103,7 +103,7 @@ pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
-pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
 pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
 pub use schedule::{KeyState, Schedule};
 pub use server::{

@@ -309,17 +309,17 @@ impl TokenService {
             Some(_) => {
                 return Err(Refusal::oauth(
                     OAuthErrorCode::UnsupportedGrantType,
-                    format!("only {JWT_BEARER} is supported"),
+                    "only the JWT bearer grant (RFC 7523) is supported",
                 ))
             }
         }
         let assertion = match param("assertion") {
-            Some(a) if !a.is_empty() => a,
-            _ => return Err(Refusal::invalid_request("assertion is missing")),
+            Some(a) => a,
+            None => return Err(Refusal::invalid_request("assertion is missing")),
         };
         let client_id = param("client_id");
-        if client_id.is_some_and(|c| c.is_empty() || c.len() > MAX_CLIENT_ID_LEN) {
-            return Err(Refusal::invalid_request("client_id is empty or too long"));
+        if client_id.is_some_and(|c| c.len() > MAX_CLIENT_ID_LEN) {
+            return Err(Refusal::invalid_request("client_id is too long"));
         }
         let requested_scope = param("scope").map(parse_scope).transpose()?;
         self.exchange_assertion(assertion, requested_scope.as_deref(), client_id)
@@ -336,16 +336,26 @@ impl TokenService {
         // The issuer picks the keys, so it is read before the signature is checked; the
         // validator checks it again against the verified claims.
         let unverified = UnverifiedJws::parse(assertion, &Limits::default()).map_err(|e| {
-            Refusal::invalid_grant(format!("assertion is not a well-formed JWT: {e}"))
+            tracing::info!(code = e.code(), error = %e, "assertion is not a well-formed JWT");
+            Refusal::invalid_grant(grant_description("malformed"))
         })?;
-        let iss = unverified
+        let claimed_iss = unverified
             .dangerous_claims()
-            .map_err(|e| Refusal::invalid_grant(format!("assertion claims do not parse: {e}")))?
-            .iss
-            .ok_or_else(|| Refusal::invalid_grant("assertion has no iss"))?;
-        let trusted = inner.trusted.get(&iss).ok_or_else(|| {
-            Refusal::invalid_grant(format!("assertion issuer {iss:?} is not trusted"))
-        })?;
+            .map_err(|e| {
+                tracing::info!(code = e.code(), error = %e, "assertion claims do not parse");
+                Refusal::invalid_grant(grant_description("malformed"))
+            })?
+            .iss;
+        // One answer for "no iss" and "an issuer not trusted": a caller cannot enumerate the
+        // trusted issuers.
+        let Some((iss, trusted)) = claimed_iss
+            .as_deref()
+            .and_then(|i| inner.trusted.get_key_value(i))
+        else {
+            tracing::info!(issuer = ?claimed_iss, "assertion issuer not trusted");
+            return Err(Refusal::invalid_grant(grant_description("issuer_mismatch")));
+        };
+        let iss = iss.clone();
 
         let verified = match trusted.validator.validate_async(assertion).await {
             Ok(v) => v,
@@ -356,16 +366,12 @@ impl TokenService {
                         .retry_after
                         .unwrap_or(DEFAULT_RETRY_AFTER)
                         .clamp(Duration::from_secs(1), Duration::from_secs(300)),
-                    description: "the assertion issuer's keys cannot be fetched now; retry later"
-                        .into(),
+                    description: "the assertion issuer keys cannot be fetched now; retry later",
                 });
             }
             Err(e) => {
-                tracing::info!(issuer = %iss, code = e.code(), "assertion refused");
-                return Err(Refusal::invalid_grant(format!(
-                    "assertion refused ({}): {e}",
-                    e.code()
-                )));
+                tracing::info!(issuer = %iss, code = e.code(), error = %e, "assertion refused");
+                return Err(Refusal::invalid_grant(grant_description(e.code())));
             }
         };
         let claims = verified.claims();
@@ -375,28 +381,28 @@ impl TokenService {
 
         let sub = claims.sub.as_deref().unwrap_or_default();
         if sub.is_empty() || sub.len() > MAX_SUB_LEN {
-            return Err(Refusal::invalid_grant("assertion sub is empty or too long"));
+            tracing::info!(issuer = %iss, len = sub.len(), "assertion sub empty or too long");
+            return Err(Refusal::invalid_grant(grant_description("invalid_claim")));
         }
         // The validator requires exp; a missing one never gets here.
         let exp = claims
             .exp
             .map(|e| e.secs())
-            .ok_or_else(|| Refusal::invalid_grant("assertion has no exp"))?;
+            .ok_or_else(|| Refusal::invalid_grant(grant_description("missing_claim")))?;
         let start = claims.iat.map_or(now, |i| i.secs().min(now));
         if exp.saturating_sub(start) > max_life.saturating_add(leeway) {
-            return Err(Refusal::invalid_grant(format!(
-                "assertion lifetime too long: exp is {} s after {}, at most {max_life} s \
-                 accepted",
-                exp - start,
-                if claims.iat.is_some() { "iat" } else { "now" }
-            )));
+            tracing::info!(
+                issuer = %iss,
+                lifetime = exp - start,
+                max = max_life,
+                "assertion lifetime too long"
+            );
+            return Err(Refusal::invalid_grant(grant_description("too_long")));
         }
         if let Some(iat) = claims.iat {
             if now.saturating_sub(iat.secs()) > max_life.saturating_add(leeway) {
-                return Err(Refusal::invalid_grant(format!(
-                    "assertion issued too long ago (iat {}, at most {max_life} s accepted)",
-                    iat.secs()
-                )));
+                tracing::info!(issuer = %iss, iat = iat.secs(), "assertion issued too long ago");
+                return Err(Refusal::invalid_grant(grant_description("too_old")));
             }
         }
         // Before the jti is recorded: a refused request does not use up the assertion.
@@ -408,8 +414,9 @@ impl TokenService {
             _ => iss.clone(),
         };
         if client_id.is_some_and(|c| c != signed_client) {
+            tracing::info!(issuer = %iss, "client_id parameter does not match the assertion");
             return Err(Refusal::invalid_grant(
-                "client_id does not match the assertion (its client_id, azp or iss)",
+                "the client_id parameter does not match the assertion",
             ));
         }
         let granted = match scope {
@@ -419,9 +426,10 @@ impl TokenService {
                     .iter()
                     .find(|s| !trusted.scopes.iter().any(|a| a == *s))
                 {
+                    tracing::info!(issuer = %iss, scope = %bad, "scope not allowed");
                     return Err(Refusal::oauth(
                         OAuthErrorCode::InvalidScope,
-                        format!("scope {bad:?} is not allowed for this issuer"),
+                        "a requested scope is not allowed",
                     ));
                 }
                 Some(requested.join(" "))
@@ -430,9 +438,8 @@ impl TokenService {
 
         match claims.jti.as_deref() {
             Some(jti) if jti.is_empty() || jti.len() > MAX_JTI_LEN => {
-                return Err(Refusal::invalid_grant(format!(
-                    "assertion jti is empty or longer than {MAX_JTI_LEN} bytes"
-                )));
+                tracing::info!(issuer = %iss, len = jti.len(), "assertion jti empty or too long");
+                return Err(Refusal::invalid_grant(grant_description("invalid_claim")));
             }
             Some(jti) => {
                 // Kept until the assertion itself can no longer be accepted.
@@ -441,15 +448,13 @@ impl TokenService {
                     Ok(Seen::Fresh) => {}
                     Ok(Seen::Replayed) => {
                         tracing::warn!(issuer = %iss, "assertion replayed");
-                        return Err(Refusal::invalid_grant(
-                            "assertion already used (jti seen before)",
-                        ));
+                        return Err(Refusal::invalid_grant(grant_description("replayed")));
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "replay store unavailable");
                         return Err(Refusal::Unavailable {
                             retry_after: DEFAULT_RETRY_AFTER,
-                            description: "the service is busy; retry later".into(),
+                            description: "the service is busy; retry later",
                         });
                     }
                 }
@@ -475,14 +480,14 @@ impl TokenService {
             tracing::error!(error = %e, "no signing key");
             Refusal::Unavailable {
                 retry_after: DEFAULT_RETRY_AFTER,
-                description: "the service cannot sign tokens now; retry later".into(),
+                description: "the service cannot sign tokens now; retry later",
             }
         })?;
         let access_token = key.sign_jwt("at+jwt", &claims_out).map_err(|e| {
             tracing::error!(error = %e, "signing failed");
             Refusal::Unavailable {
                 retry_after: DEFAULT_RETRY_AFTER,
-                description: "the service cannot sign tokens now; retry later".into(),
+                description: "the service cannot sign tokens now; retry later",
             }
         })?;
         tracing::info!(issuer = %iss, kid = %key.kid, "access token issued");
@@ -498,6 +503,34 @@ impl TokenService {
     }
 }
 
+/// The one `error_description` of `invalid_grant` for each cause: a `jwt-validate` error code,
+/// or one of this module's (`replayed`, `too_long`). Fixed text, so nothing the client chose
+/// and nothing about this service's configuration (trusted issuers, key counts, accepted
+/// audiences) is sent back; the detail goes to the `tracing` log.
+pub(crate) fn grant_description(code: &str) -> &'static str {
+    match code {
+        "too_large" => "the assertion is too large",
+        "alg_not_allowed" | "unsupported_alg" => "the assertion algorithm is not accepted",
+        "unsupported_crit" => "the assertion has a critical header parameter not understood",
+        "key_not_found" | "key_mismatch" | "weak_key" => "no usable key verifies the assertion",
+        "bad_signature" => "the assertion signature does not verify",
+        "invalid_claim" => "an assertion claim has an invalid value",
+        "missing_claim" => "the assertion lacks a required claim",
+        "expired" => "the assertion has expired",
+        "not_yet_valid" => "the assertion is not yet valid",
+        "issued_in_future" => "the assertion is issued in the future",
+        "too_old" => "the assertion was issued too long ago",
+        "too_long" => "the assertion lifetime is too long",
+        // Untrusted issuers answer this too (no enumeration of the trusted ones).
+        "issuer_mismatch" => "the assertion issuer is not accepted",
+        "audience_mismatch" => "the assertion audience does not name this service",
+        "subject_mismatch" => "the assertion subject is not accepted",
+        "type_mismatch" => "the assertion type is not accepted",
+        "replayed" => "the assertion was already used",
+        _ => "the assertion is not a well-formed JWT",
+    }
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -510,5 +543,25 @@ pub struct SharedClock(pub Arc<dyn Clock>);
 impl Clock for SharedClock {
     fn now(&self) -> Duration {
         self.0.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_descriptions_are_fixed_and_in_the_rfc_6749_charset() {
+        let mut codes: Vec<&str> = jwt_validate::Error::CODES.to_vec();
+        codes.extend(["replayed", "too_long", "anything else"]);
+        for code in &codes {
+            let d = grant_description(code);
+            assert!(crate::oauth::is_error_description(d), "{code}: {d}");
+            assert!(!d.is_empty(), "{code}");
+        }
+        // Each cause a caller can fix keeps its own text.
+        for (a, b) in [("expired", "bad_signature"), ("replayed", "too_old")] {
+            assert_ne!(grant_description(a), grant_description(b));
+        }
     }
 }
