@@ -86,6 +86,7 @@
 compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`");
 
 mod client;
+mod clients;
 mod clock;
 mod error;
 mod keys;
@@ -94,9 +95,11 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
+mod trust;
 mod x5c;
 
 pub use client::{form_encode, ClientError, LoopbackClient, Reply};
+pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use keys::{
@@ -104,10 +107,16 @@ pub use keys::{
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
 pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
-pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
+pub use replay::{
+    AssertionKind, MemoryReplayStore, ReplayEntry, ReplayFuture, ReplayStore, ReplayStoreError,
+    Seen,
+};
 pub use schedule::{KeyState, Schedule};
 pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
     TOKEN_PATH,
 };
-pub use token::{SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};
+pub use token::{
+    SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN,
+    SUBJECT_SEPARATOR,
+};

@@ -23,6 +23,9 @@ pub enum OAuthErrorCode {
     UnsupportedGrantType,
     /// A requested scope is not allowed for this issuer.
     InvalidScope,
+    /// Client authentication failed (unknown client, wrong secret or key, replayed client
+    /// assertion, wrong method, none attempted); answered 401.
+    InvalidClient,
 }
 
 impl OAuthErrorCode {
@@ -33,6 +36,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidGrant => "invalid_grant",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::InvalidScope => "invalid_scope",
+            OAuthErrorCode::InvalidClient => "invalid_client",
         }
     }
 }
@@ -52,6 +56,12 @@ pub enum Refusal {
         code: OAuthErrorCode,
         /// `error_description`: fixed per cause; says nothing about internals.
         description: &'static str,
+    },
+    /// 401 `invalid_client` with one fixed description, whatever failed (RFC 6749 section 5.2);
+    /// with `WWW-Authenticate: Basic` when the client tried HTTP Basic.
+    InvalidClient {
+        /// The request carried `Authorization: Basic`.
+        tried_basic: bool,
     },
     /// 503 with `Retry-After`: the issuer's keys (or the replay store) cannot be had now;
     /// the caller did nothing wrong and should retry.
@@ -76,10 +86,14 @@ impl Refusal {
         Refusal::oauth(OAuthErrorCode::InvalidGrant, description)
     }
 
+    /// The one description of every client authentication failure.
+    pub const INVALID_CLIENT: &'static str = "client authentication failed";
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
             Refusal::OAuth { .. } => 400,
+            Refusal::InvalidClient { .. } => 401,
             Refusal::Unavailable { .. } => 503,
         }
     }
@@ -88,6 +102,9 @@ impl Refusal {
     pub fn body(&self) -> String {
         let (code, description) = match self {
             Refusal::OAuth { code, description } => (code.as_str(), *description),
+            Refusal::InvalidClient { .. } => {
+                (OAuthErrorCode::InvalidClient.as_str(), Refusal::INVALID_CLIENT)
+            }
             // Not one of RFC 6749's codes: the status says "retry"; the body explains.
             Refusal::Unavailable { description, .. } => ("temporarily_unavailable", *description),
         };
@@ -158,8 +175,8 @@ pub(crate) fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> 
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
-        let name = decode(name)?;
-        let value = decode(value)?;
+        let name = form_decode(name)?;
+        let value = form_decode(value)?;
         if name.is_empty() {
             return Err(Refusal::invalid_request(
                 "a form parameter has an empty name",
@@ -178,7 +195,7 @@ pub(crate) fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> 
     Ok(out)
 }
 
-fn decode(s: &[u8]) -> Result<String, Refusal> {
+pub(crate) fn form_decode(s: &[u8]) -> Result<String, Refusal> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while let Some(&b) = s.get(i) {

@@ -10,7 +10,7 @@ use jwt_issuer::{
 use jwt_validate::Validator;
 use serde_json::{json, Value};
 
-use crate::support::{oauth_error, remote, start, Env, TempDir};
+use crate::support::{oauth_error, remote, start, Env, TempDir, PUBLIC_CLIENT};
 
 /// A validator for the service's access tokens, fetching its JWKS over HTTP.
 fn at_validator(env: &Env, source: Arc<jwks_fetch::RemoteJwks>) -> Validator {
@@ -38,7 +38,7 @@ async fn whole_exchange() {
                 ("grant_type", JWT_BEARER),
                 ("assertion", &assertion),
                 ("scope", "read"),
-                ("client_id", &env.idp.url),
+                ("client_id", PUBLIC_CLIENT),
             ],
         )
         .await
@@ -58,11 +58,16 @@ async fn whole_exchange() {
         .await
         .unwrap();
     let c = verified.claims();
-    assert_eq!(c.sub.as_deref(), Some("alice"));
+    // The subject is qualified by its identity provider, which is recorded as well.
+    assert_eq!(c.sub, Some(format!("{}#alice", env.idp.url)));
+    assert_eq!(c.get("idp"), Some(Value::String(env.idp.url.clone())));
+    assert_eq!(c.get("idp_sub"), Some(Value::String("alice".into())));
     assert_eq!(c.iss.as_deref(), Some(env.svc.url.as_str()));
     assert!(c.jti.is_some());
     assert_eq!(c.exp.unwrap().secs(), env.now() + 300);
-    assert_eq!(c.get("client_id"), Some(Value::String(env.idp.url.clone())));
+    // client_id and azp: the authenticated client.
+    assert_eq!(c.get("client_id"), Some(Value::String(PUBLIC_CLIENT.into())));
+    assert_eq!(c.get("azp"), Some(Value::String(PUBLIC_CLIENT.into())));
     assert_eq!(c.get("scope"), Some(Value::String("read".into())));
     assert_eq!(verified.header().typ.as_deref(), Some("at+jwt"));
     assert_eq!(
@@ -305,6 +310,7 @@ async fn request_shape_refusals() {
                 ("grant_type", JWT_BEARER),
                 ("assertion", &a),
                 ("scope", "admin"),
+                ("client_id", PUBLIC_CLIENT),
             ],
         )
         .await
@@ -323,8 +329,8 @@ async fn request_shape_refusals() {
         )
         .await
         .unwrap(),
-        400,
-        "invalid_grant",
+        401,
+        "invalid_client",
     );
     // JSON instead of a form.
     let r = c
@@ -369,11 +375,15 @@ async fn request_shape_refusals() {
         .await
         .unwrap()
     };
-    let form = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
+    let form = jwt_issuer::form_encode(&[
+        ("grant_type", JWT_BEARER),
+        ("assertion", &a),
+        ("client_id", PUBLIC_CLIENT),
+    ]);
     check(raw(format!("{form}&=x")).await, 400, "invalid_request");
     // RFC 6749 3.1: `scope=` and `client_id=` (no value) are treated as omitted: the
     // scope-less exchange works, on a new connection.
-    let r = raw(format!("{form}&scope=&client_id=")).await;
+    let r = raw(format!("{form}&scope=&client_secret=")).await;
     assert_eq!(r.status, 200, "{:?}", r.json());
     assert!(r.json().get("scope").is_none());
 }
@@ -403,7 +413,14 @@ async fn issuer_keys_down_is_503_with_retry_after() {
     let r = LoopbackClient::connect(svc.addr)
         .await
         .unwrap()
-        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("client_id", PUBLIC_CLIENT),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 503, "{:?}", r.json());
@@ -684,7 +701,14 @@ async fn rate_limited_issuer_keys_pass_retry_after_on() {
     let r = svc
         .client()
         .await
-        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("client_id", PUBLIC_CLIENT),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 503, "{:?}", r.json());
@@ -727,7 +751,11 @@ async fn any_changed_character_is_refused_and_burns_nothing() {
             changed[i] = B64URL[rand::random::<usize>() % B64URL.len()];
         }
         let changed = String::from_utf8(changed).unwrap();
-        let form = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &changed)]);
+        let form = jwt_issuer::form_encode(&[
+            ("grant_type", JWT_BEARER),
+            ("assertion", &changed),
+            ("client_id", PUBLIC_CLIENT),
+        ]);
         match env.svc.service.exchange(form.as_bytes()).await {
             Err(jwt_issuer::Refusal::OAuth { code, .. }) => {
                 assert_eq!(
@@ -749,7 +777,11 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut env = Env::new().await;
     let a = env.assertion(&env.claims());
-    let body = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
+    let body = jwt_issuer::form_encode(&[
+        ("grant_type", JWT_BEARER),
+        ("assertion", &a),
+        ("client_id", PUBLIC_CLIENT),
+    ]);
     let mut s = tokio::net::TcpStream::connect(env.svc.addr).await.unwrap();
     let head = format!(
         "POST {TOKEN_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
@@ -820,6 +852,8 @@ async fn issuer_down_with_cached_keys_still_works_until_they_are_too_stale() {
             idp.url.clone(),
             Arc::new(source),
         ))
+        // Today's behaviour without registered clients, explicitly allowed.
+        .allow_unauthenticated_clients(true)
         .build()
         .unwrap();
     let server = listener.serve(service.clone(), jwt_issuer::ServerOptions::default());
