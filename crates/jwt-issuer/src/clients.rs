@@ -207,9 +207,15 @@ mod tests {
         assert!(!h.verify(""));
         // Salted: the same secret hashes differently each time.
         assert_ne!(hash_client_secret("s3cret pass").unwrap(), phc);
-        assert_eq!(SecretHash::parse("plain").unwrap_err().code(), "invalid_config");
+        assert_eq!(
+            SecretHash::parse("plain").unwrap_err().code(),
+            "invalid_config"
+        );
         let argon2i = phc.replace("$argon2id$", "$argon2i$");
-        assert_eq!(SecretHash::parse(&argon2i).unwrap_err().code(), "invalid_config");
+        assert_eq!(
+            SecretHash::parse(&argon2i).unwrap_err().code(),
+            "invalid_config"
+        );
         assert!(hash_client_secret("").is_err());
         // Debug never shows the hash.
         assert_eq!(format!("{h:?}"), "SecretHash(..)");

@@ -117,6 +117,5 @@ pub use server::{
     TOKEN_PATH,
 };
 pub use token::{
-    SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN,
-    SUBJECT_SEPARATOR,
+    SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN, SUBJECT_SEPARATOR,
 };

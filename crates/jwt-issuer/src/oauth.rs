@@ -102,9 +102,10 @@ impl Refusal {
     pub fn body(&self) -> String {
         let (code, description) = match self {
             Refusal::OAuth { code, description } => (code.as_str(), *description),
-            Refusal::InvalidClient { .. } => {
-                (OAuthErrorCode::InvalidClient.as_str(), Refusal::INVALID_CLIENT)
-            }
+            Refusal::InvalidClient { .. } => (
+                OAuthErrorCode::InvalidClient.as_str(),
+                Refusal::INVALID_CLIENT,
+            ),
             // Not one of RFC 6749's codes: the status says "retry"; the body explains.
             Refusal::Unavailable { description, .. } => ("temporarily_unavailable", *description),
         };

@@ -124,13 +124,13 @@ struct Meta {
 const NONE: u32 = u32::MAX;
 
 impl MemoryReplayStore {
-    /// Default bound: 1,000,000 entries (about 200 MB, see [`Self::BYTES_PER_ENTRY`]).
+    /// Default bound: 1,000,000 entries (at most 180 MB, see [`Self::BYTES_PER_ENTRY`]).
     pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
     /// Upper bound of the memory one entry takes, in bytes, hash table and expiry index
     /// included (their growth steps too). The `replay_memory` test fills stores of several
     /// sizes, measures the bytes allocated and checks this figure against them.
-    pub const BYTES_PER_ENTRY: usize = 200;
+    pub const BYTES_PER_ENTRY: usize = 180;
 
     /// A store holding at most `capacity` unexpired entries; every issuer and client may hold
     /// all of them (no quota).
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn full_store_refuses_rather_than_forgets() {
-        let s = MemoryReplayStore::new(2);
+        let s = MemoryReplayStore::with_quotas(2, 10, 10);
         assert_eq!(check(&s, "a", "1", 100, 0), Ok(Seen::Fresh));
         assert_eq!(check(&s, "a", "2", 50, 0), Ok(Seen::Fresh));
         assert!(check(&s, "a", "3", 100, 0).is_err());
@@ -377,18 +377,42 @@ mod tests {
     fn one_issuer_or_client_cannot_starve_the_others() {
         let s = MemoryReplayStore::fair(8, 2, 2);
         assert_eq!((s.per_issuer(), s.per_client()), (2, 2));
-        assert_eq!(s.check_sync(grant("a", Some("x"), "1"), 100, 0), Ok(Seen::Fresh));
-        assert_eq!(s.check_sync(grant("a", Some("y"), "2"), 100, 0), Ok(Seen::Fresh));
+        assert_eq!(
+            s.check_sync(grant("a", Some("x"), "1"), 100, 0),
+            Ok(Seen::Fresh)
+        );
+        assert_eq!(
+            s.check_sync(grant("a", Some("y"), "2"), 100, 0),
+            Ok(Seen::Fresh)
+        );
         // Issuer a is at its quota, whichever client asks; issuer b is not.
-        assert_eq!(s.check_sync(grant("a", Some("y"), "3"), 100, 0), Ok(Seen::OverQuota));
-        assert_eq!(s.check_sync(grant("b", Some("x"), "1"), 100, 0), Ok(Seen::Fresh));
+        assert_eq!(
+            s.check_sync(grant("a", Some("y"), "3"), 100, 0),
+            Ok(Seen::OverQuota)
+        );
+        assert_eq!(
+            s.check_sync(grant("b", Some("x"), "1"), 100, 0),
+            Ok(Seen::Fresh)
+        );
         // Client x is at its quota now (two entries), client y has one left.
-        assert_eq!(s.check_sync(grant("b", Some("x"), "2"), 100, 0), Ok(Seen::OverQuota));
-        assert_eq!(s.check_sync(grant("b", Some("y"), "2"), 100, 0), Ok(Seen::Fresh));
+        assert_eq!(
+            s.check_sync(grant("b", Some("x"), "2"), 100, 0),
+            Ok(Seen::OverQuota)
+        );
+        assert_eq!(
+            s.check_sync(grant("b", Some("y"), "2"), 100, 0),
+            Ok(Seen::Fresh)
+        );
         // A replay is still a replay at quota.
-        assert_eq!(s.check_sync(grant("a", Some("x"), "1"), 100, 1), Ok(Seen::Replayed));
+        assert_eq!(
+            s.check_sync(grant("a", Some("x"), "1"), 100, 1),
+            Ok(Seen::Replayed)
+        );
         // Expiry gives the quota back.
-        assert_eq!(s.check_sync(grant("a", Some("z"), "3"), 200, 100), Ok(Seen::Fresh));
+        assert_eq!(
+            s.check_sync(grant("a", Some("z"), "3"), 200, 100),
+            Ok(Seen::Fresh)
+        );
         assert_eq!(s.len(), 1);
     }
 }

@@ -475,7 +475,11 @@ async fn token(state: &State, req: Request<Incoming>) -> Resp {
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
-    match state.service.exchange_request(authorization.as_deref(), &body).await {
+    match state
+        .service
+        .exchange_request(authorization.as_deref(), &body)
+        .await
+    {
         Ok(t) => no_store(json_response(StatusCode::OK, t.body())),
         Err(r) => refusal(&r),
     }

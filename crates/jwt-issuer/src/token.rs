@@ -10,8 +10,7 @@ use jwt_validate::{KeySource, Validator};
 use serde_json::{json, Value};
 
 use crate::clients::{
-    decode_basic, Client, ClientAuth, Presented, SecretHash, CLIENT_ASSERTION_TYPE,
-    MAX_SECRET_LEN,
+    decode_basic, Client, ClientAuth, Presented, SecretHash, CLIENT_ASSERTION_TYPE, MAX_SECRET_LEN,
 };
 use crate::clock::Clock;
 use crate::error::Error;
@@ -201,7 +200,9 @@ impl TokenServiceBuilder {
         if self.max_assertion_lifetime.is_zero() {
             return Err(Error::config("max assertion lifetime is zero"));
         }
-        if !self.trusted.is_empty() && self.clients.is_empty() && !self.allow_unauthenticated_clients
+        if !self.trusted.is_empty()
+            && self.clients.is_empty()
+            && !self.allow_unauthenticated_clients
         {
             return Err(Error::config(
                 "no client is registered: register the clients allowed to exchange assertions \
@@ -304,13 +305,20 @@ impl TokenServiceBuilder {
                     if !algorithms.is_empty() {
                         b = b.algorithms(algorithms.clone());
                     }
-                    Some(b.build().map_err(|e| {
-                        Error::config(format!("client {:?}: {e}", c.client_id))
-                    })?)
+                    Some(
+                        b.build()
+                            .map_err(|e| Error::config(format!("client {:?}: {e}", c.client_id)))?,
+                    )
                 }
                 _ => None,
             };
-            clients.insert(c.client_id.clone(), Registered { client: c, validator });
+            clients.insert(
+                c.client_id.clone(),
+                Registered {
+                    client: c,
+                    validator,
+                },
+            );
         }
         let replay = match self.replay {
             Some(r) => r,
@@ -525,31 +533,39 @@ impl TokenService {
         match presented {
             Presented::Nothing(None) => Err(fail("no client authentication", None)),
             Presented::Nothing(Some(id)) => match inner.clients.get(&id) {
-                Some(r) if matches!(r.client.auth, ClientAuth::None) => {
-                    Ok(Caller::Client(r, None))
-                }
+                Some(r) if matches!(r.client.auth, ClientAuth::None) => Ok(Caller::Client(r, None)),
                 _ => Err(fail("not a registered public client", Some(&id))),
             },
             Presented::OtherScheme => Err(fail("unsupported Authorization scheme", None)),
             Presented::Basic(None) => Err(fail("malformed HTTP Basic credentials", None)),
-            Presented::Basic(Some((id, secret))) => {
-                self.check_secret(&id, &secret, true).map_err(|why| fail(why, Some(&id)))
-            }
+            Presented::Basic(Some((id, secret))) => self
+                .check_secret(&id, &secret, true)
+                .map_err(|why| fail(why, Some(&id))),
             Presented::Post {
                 client_id: None, ..
             } => Err(fail("client_secret without client_id", None)),
             Presented::Post {
                 client_id: Some(id),
                 secret,
-            } => self.check_secret(&id, &secret, false).map_err(|why| fail(why, Some(&id))),
+            } => self
+                .check_secret(&id, &secret, false)
+                .map_err(|why| fail(why, Some(&id))),
             Presented::Jwt {
                 client_id,
                 assertion,
-            } => self.check_client_assertion(client_id.as_deref(), &assertion, &fail).await,
+            } => {
+                self.check_client_assertion(client_id.as_deref(), &assertion, &fail)
+                    .await
+            }
         }
     }
 
-    fn check_secret(&self, id: &str, secret: &str, basic: bool) -> Result<Caller<'_>, &'static str> {
+    fn check_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        basic: bool,
+    ) -> Result<Caller<'_>, &'static str> {
         let registered = self.inner.clients.get(id);
         let hash = registered.and_then(|r| match (&r.client.auth, basic) {
             (ClientAuth::SecretBasic(h), true) | (ClientAuth::SecretPost(h), false) => Some(h),
@@ -597,13 +613,19 @@ impl TokenService {
             return Err(fail("client assertion malformed or without iss", None));
         };
         if client_id.is_some_and(|c| c != id) {
-            return Err(fail("client_id differs from the client assertion's iss", Some(&id)));
+            return Err(fail(
+                "client_id differs from the client assertion's iss",
+                Some(&id),
+            ));
         }
         let Some(registered) = inner.clients.get(&id) else {
             return Err(fail("unknown client", Some(&id)));
         };
         let Some(validator) = &registered.validator else {
-            return Err(fail("the client uses another authentication method", Some(&id)));
+            return Err(fail(
+                "the client uses another authentication method",
+                Some(&id),
+            ));
         };
         let verified = match validator.validate_async(assertion).await {
             Ok(v) => v,
@@ -625,7 +647,10 @@ impl TokenService {
         let claims = verified.claims();
         // The 2025 update of RFC 7523: aud is the issuer identifier as a single string.
         if !matches!(&claims.aud, Some(Audience::One(a)) if *a == inner.issuer) {
-            return Err(fail("client assertion aud is not the issuer identifier alone", Some(&id)));
+            return Err(fail(
+                "client assertion aud is not the issuer identifier alone",
+                Some(&id),
+            ));
         }
         let exp = claims.exp.map(|e| e.secs()).unwrap_or(i64::MIN);
         if let Err(why) = self.lifetime_ok(exp, claims.iat.map(|i| i.secs())) {
@@ -635,9 +660,7 @@ impl TokenService {
         if jti.is_empty() || jti.len() > MAX_JTI_LEN {
             return Err(fail("client assertion jti empty or too long", Some(&id)));
         }
-        let until = exp
-            .saturating_add(secs(inner.leeway))
-            .saturating_add(1);
+        let until = exp.saturating_add(secs(inner.leeway)).saturating_add(1);
         Ok(Caller::Client(registered, Some((jti.to_owned(), until))))
     }
 

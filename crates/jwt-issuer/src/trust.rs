@@ -29,9 +29,9 @@ pub(crate) fn check_key_dir(dir: &Path, is_key_name: impl Fn(&str) -> bool) -> R
             continue;
         }
         match fs::symlink_metadata(entry.path()) {
-            Ok(m) if m.file_type().is_symlink() => {
-                problems.push(format!("{name} is a symbolic link (key files are never followed)"))
-            }
+            Ok(m) if m.file_type().is_symlink() => problems.push(format!(
+                "{name} is a symbolic link (key files are never followed)"
+            )),
             Ok(m) => {
                 if let Err(p) = owned_and_not_writable(&m) {
                     problems.push(format!("{name} {p}"));
@@ -107,7 +107,11 @@ pub(crate) fn owned_and_not_writable(meta: &fs::Metadata) -> Result<(), String> 
     if mode & 0o022 != 0 {
         return Err(format!(
             "is writable by {} (mode {mode:04o})",
-            if mode & 0o002 != 0 { "others" } else { "its group" }
+            if mode & 0o002 != 0 {
+                "others"
+            } else {
+                "its group"
+            }
         ));
     }
     Ok(())

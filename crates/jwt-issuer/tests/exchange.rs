@@ -66,7 +66,10 @@ async fn whole_exchange() {
     assert!(c.jti.is_some());
     assert_eq!(c.exp.unwrap().secs(), env.now() + 300);
     // client_id and azp: the authenticated client.
-    assert_eq!(c.get("client_id"), Some(Value::String(PUBLIC_CLIENT.into())));
+    assert_eq!(
+        c.get("client_id"),
+        Some(Value::String(PUBLIC_CLIENT.into()))
+    );
     assert_eq!(c.get("azp"), Some(Value::String(PUBLIC_CLIENT.into())));
     assert_eq!(c.get("scope"), Some(Value::String("read".into())));
     assert_eq!(verified.header().typ.as_deref(), Some("at+jwt"));

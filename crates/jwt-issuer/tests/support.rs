@@ -10,8 +10,8 @@ use std::sync::Arc;
 use jwk_core::Algorithm;
 use jwks_fetch::{CacheConfig, FetchConfig, RemoteJwks};
 use jwt_issuer::{
-    Client, ClientAuth, KeyManager, Listener, LoopbackClient, ManualClock, Reply, RunningServer, Schedule,
-    ServerOptions, TokenService, TrustedIssuer, JWT_BEARER, TOKEN_PATH,
+    Client, ClientAuth, KeyManager, Listener, LoopbackClient, ManualClock, Reply, RunningServer,
+    Schedule, ServerOptions, TokenService, TrustedIssuer, JWT_BEARER, TOKEN_PATH,
 };
 use serde_json::{json, Value};
 
