@@ -3,8 +3,8 @@
 //! `MemoryReplayStore::BYTES_PER_ENTRY`, the figure `jwkctl serve --check` prints.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::alloc::System;
 use core::task::{Context, Poll, Waker};
+use std::alloc::System;
 
 use jwt_issuer::{AssertionKind, MemoryReplayStore, ReplayEntry, ReplayStore as _, Seen};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
