@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use jwk_core::Algorithm;
 use jwt_issuer::{
-    Client, ClientAuth, Clock as _, KeyManager, CLIENT_ASSERTION_TYPE, Listener, LoopbackClient, ManualClock, RunningServer, Schedule,
-    ServerOptions, SharedClock, TokenService, TrustedIssuer, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+    Client, ClientAuth, Clock as _, KeyManager, Listener, LoopbackClient, ManualClock,
+    RunningServer, Schedule, ServerOptions, SharedClock, TokenService, TrustedIssuer,
+    CLIENT_ASSERTION_TYPE, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
 };
 use jwt_validate::Validator;
 use serde_json::{json, Value};
@@ -146,7 +147,10 @@ impl Demo {
         )
         .await?;
         let app_jwks = format!("{}{JWKS_PATH}", app.url);
-        self.check(true, &format!("client {CLIENT_ID} publishes its keys at {app_jwks}"));
+        self.check(
+            true,
+            &format!("client {CLIENT_ID} publishes its keys at {app_jwks}"),
+        );
 
         self.heading("Start the token service (RS256 + PS256 on one RSA key) trusting the IdP");
         let idp_jwks = format!("{}{JWKS_PATH}", idp.url);
@@ -245,7 +249,9 @@ impl Demo {
     /// The identity provider's assertion.
     fn mint_assertions(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.heading("The identity provider mints an assertion for alice (RFC 7523)");
-        ctx.first_assertion = ctx.idp.assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "alice")?;
+        ctx.first_assertion =
+            ctx.idp
+                .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "alice")?;
         self.info(short("assertion", &ctx.first_assertion));
         self.check(true, "signed with the identity provider's ES256 key");
         Ok(())
@@ -333,20 +339,30 @@ impl Demo {
     /// What an unauthenticated or misdirected caller gets: 401 invalid_client.
     async fn client_authentication_failures(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.heading("Client authentication failures: 401 invalid_client, the grant untouched");
-        let fresh = ctx.idp.assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "dave")?;
+        let fresh = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "dave")?;
         let wrong_aud = ctx.client_assertion(json!(ctx.svc.service.token_endpoint()))?;
         let cases = [
             ("no client authentication", None),
-            ("client assertion aud = token endpoint (2025 rules: issuer only)", Some(wrong_aud)),
+            (
+                "client assertion aud = token endpoint (2025 rules: issuer only)",
+                Some(wrong_aud),
+            ),
         ];
         for (what, ca) in cases {
             let r = ctx.post(&fresh, ca.as_deref(), &[]).await?;
             self.info(format!("{what}: HTTP {} {}", r.status, r.json()["error"]));
-            self.check(r.status == 401 && r.json()["error"] == "invalid_client", what);
+            self.check(
+                r.status == 401 && r.json()["error"] == "invalid_client",
+                what,
+            );
         }
         let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
         let first = ctx.post(&fresh, Some(&ca), &[]).await?;
-        let other = ctx.idp.assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "erin")?;
+        let other = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "erin")?;
         let replayed = ctx.post(&other, Some(&ca), &[]).await?;
         self.check(
             first.status == 200 && replayed.status == 401,
@@ -380,7 +396,9 @@ impl Demo {
             "clock moved {} s forward: past the pre-publish period",
             PREPUBLISH.as_secs() + 1
         ));
-        let second_assertion = ctx.idp.assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "bob")?;
+        let second_assertion =
+            ctx.idp
+                .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "bob")?;
         let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
         let r = ctx.post(&second_assertion, Some(&ca), &[]).await?;
         ctx.second_token = r.json()["access_token"]
@@ -455,7 +473,9 @@ impl Demo {
                 self.check(false, "tampered access token was accepted");
             }
         }
-        let fresh = ctx.idp.assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "carol")?;
+        let fresh = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "carol")?;
         let tampered = swap_payload(&fresh, |c| {
             c["sub"] = json!("admin");
         })?;
