@@ -85,7 +85,7 @@
 //! client_id = "batch-job"
 //! auth_method = "client_secret_basic"
 //! # The Argon2id hash `jwkctl client-secret-hash` prints (never the secret itself).
-//! client_secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$7rM0sD/DSIzM5Gs5e9iK1NIzbhbxcGUyw1u7oZzxC5E"
+//! client_secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$7EjeP3xBhOY9cXlR0NDnFw$aR/gD0xzmG7kZ6tXYGYbZ7nB4NPxBrEppW7H7TAV2vU"
 //! trusted_issuers = ["https://idp.example.com"]
 //! scopes = ["read", "write"]
 //!
@@ -304,6 +304,38 @@ mod tests {
         assert!(parse_span("1w").is_err());
         assert!(parse_span("m").is_err());
         assert!(parse_span("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn readme_config_parses_and_is_complete() {
+        // The config in the README's "Running the token service" section.
+        let readme = include_str!("../../../../README.md");
+        let section = readme
+            .split("## Running the token service")
+            .nth(1)
+            .expect("README section");
+        let toml_block = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("toml block");
+        let c = Config::parse(toml_block).unwrap();
+        assert_eq!(c.trusted_issuers.len(), 2);
+        let methods: Vec<AuthMethod> = c.clients.iter().map(|c| c.auth_method).collect();
+        assert_eq!(
+            methods,
+            [
+                AuthMethod::PrivateKeyJwt,
+                AuthMethod::ClientSecretBasic,
+                AuthMethod::None
+            ]
+        );
+        for cl in &c.clients {
+            if let Some(h) = &cl.client_secret_hash {
+                jwt_issuer::SecretHash::parse(h).unwrap();
+            }
+        }
+        assert!(c.tls.is_some() && c.replay_quota_per_client.is_some());
     }
 
     #[test]
