@@ -75,8 +75,9 @@
 //! # Load
 //! `cargo run --release -p jwkctl -- load --seconds 10` (what `cargo xtask load` runs) starts
 //! an identity provider and the token service on loopback, mints assertions up front, drives
-//! the token endpoint over 16 keep-alive connections for a bounded time, and prints exchanges
-//! per second, p50 / p99 latency, the crypto-bound limit `cores / (verify + sign)` (per-op
+//! the token endpoint over 16 keep-alive connections for a bounded time, as a registered
+//! `private_key_jwt` client, and prints exchanges per second, p50 / p99 latency, the
+//! crypto-bound limit `cores / (assertion verify + client assertion verify + sign)` (per-op
 //! costs measured as thread CPU time) and, because a shared machine skews wall-clock rates,
 //! the share of the process's CPU spent on that necessary crypto (`--json` for scripts).
 //!
