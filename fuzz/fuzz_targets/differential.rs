@@ -42,7 +42,12 @@ const ISSUER: &str = "https://idp.example";
 const AUDIENCE: &str = "api";
 
 /// Codes for which our refusal of a token jsonwebtoken accepts is a documented, stricter rule.
-const STRICTER: &[&str] = &["malformed", "too_large", "unsupported_crit", "invalid_claim"];
+const STRICTER: &[&str] = &[
+    "malformed",
+    "too_large",
+    "unsupported_crit",
+    "invalid_claim",
+];
 
 fn ours() -> &'static Validator {
     static V: std::sync::OnceLock<Validator> = std::sync::OnceLock::new();
@@ -97,9 +102,11 @@ fn header_member_jsonwebtoken_types(header: &[u8]) -> bool {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(header) else {
         return false;
     };
-    let typed: HashSet<&str> = ["jwk", "x5c", "jku", "x5u", "x5t", "x5t#S256", "cty", "typ", "kid"]
-        .into_iter()
-        .collect();
+    let typed: HashSet<&str> = [
+        "jwk", "x5c", "jku", "x5u", "x5t", "x5t#S256", "cty", "typ", "kid",
+    ]
+    .into_iter()
+    .collect();
     let untyped_ok = map.iter().all(|(k, v)| match k.as_str() {
         "x5c" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) || v.is_null(),
         "jwk" => false,
@@ -110,17 +117,23 @@ fn header_member_jsonwebtoken_types(header: &[u8]) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(split) = data.iter().position(|&b| b == 0xFF) else { return };
+    let Some(split) = data.iter().position(|&b| b == 0xFF) else {
+        return;
+    };
     let (header, payload) = (&data[..split], &data[split + 1..]);
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(payload)
     );
-    let Ok(key) = jsonwebtoken::EncodingKey::from_secret(SECRET) else { return };
-    let Ok(signature) =
-        jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
-    else {
+    let Ok(key) = jsonwebtoken::EncodingKey::from_secret(SECRET) else {
+        return;
+    };
+    let Ok(signature) = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &key,
+        jsonwebtoken::Algorithm::HS256,
+    ) else {
         return;
     };
     let token = format!("{signing_input}.{signature}");
@@ -134,7 +147,10 @@ fuzz_target!(|data: &[u8]| {
         (Ok(()), Ok(())) | (Err(_), Err(_)) => {}
         (Ok(()), Err(e)) => {
             let explained = near_time_boundary(&claims) || header_member_jsonwebtoken_types(header);
-            assert!(explained, "we accept, jsonwebtoken refuses ({e:?}): {token}");
+            assert!(
+                explained,
+                "we accept, jsonwebtoken refuses ({e:?}): {token}"
+            );
         }
         (Err(code), Ok(())) => {
             let explained = STRICTER.contains(code)
@@ -143,7 +159,10 @@ fuzz_target!(|data: &[u8]| {
                     && (claims.get("aud").is_none() || claims.get("iss").is_none()))
                 || (*code == "audience_mismatch" && claims.get("aud").is_none())
                 || (*code == "issued_in_future" && claims.get("iat").is_some());
-            assert!(explained, "jsonwebtoken accepts, we refuse with {code}: {token}");
+            assert!(
+                explained,
+                "jsonwebtoken accepts, we refuse with {code}: {token}"
+            );
         }
     }
 });

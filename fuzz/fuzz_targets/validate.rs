@@ -69,7 +69,11 @@ impl Verifier for FixedSignature {
 }
 
 /// The real ring import (every check), then the fixed-signature verifier in its place.
-fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, CryptoError> {
+fn import(
+    jwk: &Jwk,
+    alg: &Algorithm,
+    policy: &KeyPolicy,
+) -> Result<Arc<dyn Verifier>, CryptoError> {
     let real = jws_crypto::ring::PROVIDER.import(jwk, alg, policy)?;
     Ok(Arc::new(FixedSignature(real.algorithm().clone())))
 }
@@ -127,18 +131,27 @@ fn seconds(v: &Value) -> Option<i128> {
     if let Some(u) = v.as_u64() {
         return Some(i128::from(u));
     }
-    v.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i128)
+    v.as_f64()
+        .filter(|f| f.is_finite())
+        .map(|f| f.floor() as i128)
 }
 
 /// The independent re-check of an accepted token.
 fn recheck(token: &str) {
     let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3, "accepted a token that is not three segments");
-    let sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("accepted signature segment decodes");
+    assert_eq!(
+        parts.len(),
+        3,
+        "accepted a token that is not three segments"
+    );
+    let sig = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .expect("accepted signature segment decodes");
     assert_eq!(sig, SIGNATURE, "accepted a signature the verifier refuses");
 
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("header b64"))
-        .expect("accepted header is JSON");
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("header b64"))
+            .expect("accepted header is JSON");
     let alg = header["alg"].as_str().expect("accepted alg is a string");
     assert!(
         ["RS256", "PS256", "ES256", "EdDSA"].contains(&alg),
@@ -158,16 +171,24 @@ fn recheck(token: &str) {
     }
     assert!(header.get("crit").is_none(), "accepted a token with crit");
 
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("payload b64"))
-        .expect("accepted payload is JSON");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("payload b64"))
+            .expect("accepted payload is JSON");
     let now = i128::from(NOW);
     let exp = seconds(&claims["exp"]).expect("accepted without a numeric exp");
     assert!(exp + LEEWAY > now, "accepted an expired token (exp {exp})");
     if let Some(nbf) = claims.get("nbf") {
         let nbf = seconds(nbf).expect("accepted a non-numeric nbf");
-        assert!(nbf - LEEWAY <= now, "accepted a token not yet valid (nbf {nbf})");
+        assert!(
+            nbf - LEEWAY <= now,
+            "accepted a token not yet valid (nbf {nbf})"
+        );
     }
-    assert_eq!(claims["iss"].as_str(), Some(ISSUER), "accepted another issuer");
+    assert_eq!(
+        claims["iss"].as_str(),
+        Some(ISSUER),
+        "accepted another issuer"
+    );
     let aud_ok = match &claims["aud"] {
         Value::String(a) => a == AUDIENCE,
         Value::Array(list) => list.iter().any(|a| a.as_str() == Some(AUDIENCE)),
@@ -177,23 +198,34 @@ fn recheck(token: &str) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(token) = token_from(data) else { return };
+    let Some(token) = token_from(data) else {
+        return;
+    };
     let v = validator();
 
     let plain = v.validate(&token).map(|_| ()).map_err(|e| e.code());
-    let typed = v.validate_as::<serde_json::Value>(&token).map(|_| ()).map_err(|e| e.code());
+    let typed = v
+        .validate_as::<serde_json::Value>(&token)
+        .map(|_| ())
+        .map_err(|e| e.code());
     let mut buf = Vec::new();
     let borrowed = v
         .validate_borrowed::<App<'_>>(&token, &mut buf)
         .map(|_| ())
         .map_err(|e| e.code());
 
-    assert_eq!(plain, typed, "validate and validate_as disagree on {token:?}");
+    assert_eq!(
+        plain, typed,
+        "validate and validate_as disagree on {token:?}"
+    );
     // The borrowed type's own deserialization may refuse what `Claims` accepts (its own error
     // comes last); everything before it must agree.
     match (&plain, &borrowed) {
         (Ok(()), Err(code)) => assert_eq!(*code, "invalid_claim", "{token:?}"),
-        _ => assert_eq!(plain, borrowed, "validate and validate_borrowed disagree on {token:?}"),
+        _ => assert_eq!(
+            plain, borrowed,
+            "validate and validate_borrowed disagree on {token:?}"
+        ),
     }
     if plain.is_ok() {
         recheck(&token);
