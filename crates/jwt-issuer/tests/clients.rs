@@ -289,6 +289,14 @@ async fn client_secret_basic_and_post() {
             true,
         );
     }
+    // A client_id parameter naming another client than Basic's.
+    let mut f = form(&a);
+    f.push(("client_id", "p-app"));
+    fail(
+        &svc.post(&[("authorization", &basic("b-app", "basic secret"))], &f)
+            .await,
+        true,
+    );
     // A scope the client may not get (the issuer allows it).
     let r = svc
         .post(
@@ -616,56 +624,61 @@ async fn a_client_exchanges_only_the_issuers_it_is_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_issuer_filling_its_quota_does_not_lock_out_the_other() {
+async fn one_issuer_or_client_filling_its_quota_does_not_lock_out_the_others() {
     let clock = Arc::new(ManualClock::at_secs(wall_now()));
     let a = start(&clock, &[Algorithm::Es256], None, &[]).await;
     let b = start(&clock, &[Algorithm::Es256], None, &[]).await;
-    let store = Arc::new(MemoryReplayStore::fair(8, 2, 1));
-    assert_eq!((store.per_issuer(), store.per_client()), (2, 4));
+    // Fair shares: half of 8 among 2 issuers, half among 1 client.
+    let fair = MemoryReplayStore::fair(8, 2, 1);
+    assert_eq!((fair.per_issuer(), fair.per_client()), (2, 4));
+    let store = Arc::new(MemoryReplayStore::with_quotas(100, 2, 3));
     let svc = service(
         &clock,
         &[&a, &b],
         false,
         |_| {
-            vec![Client::new("app", ClientAuth::None)
-                .trusted_issuers([a.url.clone(), b.url.clone()])]
+            let both = [a.url.clone(), b.url.clone()];
+            vec![
+                Client::new("app", ClientAuth::None).trusted_issuers(both.clone()),
+                Client::new("other", ClientAuth::None).trusted_issuers(both),
+            ]
         },
         Some(store.clone()),
     )
     .await
     .unwrap();
-    let post = |assertion: String| {
+    let post = |client: &'static str, assertion: String| {
         let svc = &svc;
         async move {
-            svc.post(
-                &[],
-                &[
-                    ("grant_type", JWT_BEARER),
-                    ("assertion", &assertion),
-                    ("client_id", "app"),
-                ],
-            )
-            .await
+            let r = svc
+                .post(
+                    &[],
+                    &[
+                        ("grant_type", JWT_BEARER),
+                        ("assertion", &assertion),
+                        ("client_id", client),
+                    ],
+                )
+                .await;
+            if r.status == 503 {
+                assert!(r.header("retry-after").is_some());
+                assert_eq!(r.json()["error"], "temporarily_unavailable");
+            }
+            r.status
         }
     };
-    for _ in 0..2 {
-        assert_eq!(
-            post(grant(&a, &clock, &svc, "x", json!({}))).await.status,
-            200
-        );
-    }
-    // A's quota is used up: 503 for A (with Retry-After), B still served.
-    let r = post(grant(&a, &clock, &svc, "x", json!({}))).await;
-    assert_eq!(r.status, 503, "{:?}", r.json());
-    assert!(r.header("retry-after").is_some());
-    assert_eq!(
-        post(grant(&b, &clock, &svc, "x", json!({}))).await.status,
-        200
-    );
-    // Once A's assertions expire, A is served again.
+    let from = |idp: &Node| grant(idp, &clock, &svc, "x", json!({}));
+    assert_eq!(post("app", from(&a)).await, 200);
+    assert_eq!(post("app", from(&a)).await, 200);
+    // Issuer A is at its quota: 503 for A only ...
+    assert_eq!(post("app", from(&a)).await, 503);
+    assert_eq!(post("app", from(&b)).await, 200);
+    // ... and now client app is at its quota (3): 503 for app, whatever the issuer ...
+    assert_eq!(post("app", from(&b)).await, 503);
+    // ... while another client is still served.
+    assert_eq!(post("other", from(&b)).await, 200);
+    assert_eq!(store.len(), 4);
+    // Once the assertions expire, everyone is served again.
     clock.advance(Duration::from_secs(300 + 61 + 1));
-    assert_eq!(
-        post(grant(&a, &clock, &svc, "x", json!({}))).await.status,
-        200
-    );
+    assert_eq!(post("app", from(&a)).await, 200);
 }
