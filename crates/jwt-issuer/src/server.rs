@@ -389,7 +389,7 @@ fn discovery(state: &State) -> Resp {
     let svc = &state.service;
     let base = svc.issuer().trim_end_matches('/');
     let algs: Vec<&str> = svc.keys().algorithms().iter().map(|a| a.as_str()).collect();
-    let body = json!({
+    let mut body = json!({
         "issuer": svc.issuer(),
         "jwks_uri": format!("{base}{JWKS_PATH}"),
         "token_endpoint": svc.token_endpoint(),
@@ -399,6 +399,13 @@ fn discovery(state: &State) -> Resp {
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,
     });
+    let client_algs = svc.auth_signing_algs();
+    if let (false, Some(m)) = (client_algs.is_empty(), body.as_object_mut()) {
+        m.insert(
+            "token_endpoint_auth_signing_alg_values_supported".into(),
+            json!(client_algs),
+        );
+    }
     let mut r = json_response(StatusCode::OK, body.to_string());
     r.headers_mut().insert(
         header::CACHE_CONTROL,

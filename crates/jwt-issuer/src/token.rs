@@ -466,6 +466,28 @@ impl TokenService {
         m
     }
 
+    /// The algorithms `private_key_jwt` client assertions may use (discovery's
+    /// `token_endpoint_auth_signing_alg_values_supported`, required by RFC 8414 when
+    /// `private_key_jwt` is listed); empty without such a client.
+    pub fn auth_signing_algs(&self) -> Vec<&'static str> {
+        let provider = jws_crypto::default_provider();
+        let mut wanted: Vec<&Algorithm> = Vec::new();
+        for r in self.inner.clients.values() {
+            if let ClientAuth::PrivateKeyJwt { algorithms, .. } = &r.client.auth {
+                if algorithms.is_empty() {
+                    wanted.extend(Algorithm::SIGNATURE.iter().filter(|a| !a.is_symmetric()));
+                } else {
+                    wanted.extend(algorithms.iter());
+                }
+            }
+        }
+        Algorithm::SIGNATURE
+            .iter()
+            .filter(|a| wanted.contains(a) && provider.supports(a))
+            .map(|a| a.as_str())
+            .collect()
+    }
+
     /// [`Self::exchange_request`] without an `Authorization` header.
     pub async fn exchange(&self, form: &[u8]) -> Result<TokenResponse, Refusal> {
         self.exchange_request(None, form).await

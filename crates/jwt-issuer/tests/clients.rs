@@ -365,6 +365,9 @@ async fn client_secret_basic_and_post() {
         d["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])
     );
+    assert!(d
+        .get("token_endpoint_auth_signing_alg_values_supported")
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,6 +541,26 @@ async fn private_key_jwt_with_jwks_uri_and_inline_jwks() {
     // The grant was not used up by any of them.
     let ca = client_assertion(&remote_key, &clock, "remote-app", issuer.clone(), |_| {});
     assert_eq!(exchange(ca, grant_kept, None).await.status, 200);
+    // Discovery: the method and its algorithms (RFC 8414: required with private_key_jwt).
+    let d = LoopbackClient::connect(svc.addr)
+        .await
+        .unwrap()
+        .get(DISCOVERY_PATH, &[])
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt"])
+    );
+    let algs = d["token_endpoint_auth_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(
+        algs.contains(&json!("ES256")) && algs.contains(&json!("EdDSA")),
+        "{algs:?}"
+    );
+    assert!(!algs.iter().any(|a| a.as_str().unwrap().starts_with("HS")));
     // A wrong client_assertion_type is malformed.
     let r = svc
         .post(
