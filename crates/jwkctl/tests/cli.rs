@@ -839,3 +839,73 @@ fn attacks_through_the_binary() {
     );
     assert_eq!(code(&[], &b64_false), (1, "unsupported_crit".into()));
 }
+
+/// Issue 11 item 1: Ed25519 keys of small order. The identity key would verify
+/// `R = identity, S = 0` over any claims; `verify` finds no usable key and `jwks inspect`
+/// shows every small-order encoding (both sign bits, y >= p) as unusable.
+#[test]
+fn ed25519_small_order_keys_through_the_binary() {
+    let encodings = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ];
+    let bytes = |h: &str| -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let keys: Vec<String> = encodings
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            format!(
+                r#"{{"kty":"OKP","crv":"Ed25519","kid":"k{i}","x":"{}"}}"#,
+                b64::encode(&bytes(h))
+            )
+        })
+        .collect();
+    let file = temp_file("small.json", &format!(r#"{{"keys":[{}]}}"#, keys.join(",")));
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), encodings.len());
+    for row in &rows {
+        assert_eq!(row["usable"], false, "{row}");
+        assert!(
+            row["reason"].as_str().unwrap().contains("small order"),
+            "{row}"
+        );
+    }
+    // The forgery: the identity key (k2), R = identity, S = 0.
+    let mut sig = bytes(encodings[2]);
+    sig.extend_from_slice(&[0; 32]);
+    let forged = format!(
+        "{}.{}.{}",
+        b64::encode(br#"{"alg":"EdDSA","kid":"k2"}"#),
+        b64::encode(good_claims().to_string().as_bytes()),
+        b64::encode(&sig)
+    );
+    let now = NOW.to_string();
+    // (The binary's one backend: CI runs this file with each.)
+    let out = run(&["verify", "--jwks", f, "--now", &now, &forged], None);
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (1, "key_not_found"),
+        "{}",
+        out.stdout
+    );
+}

@@ -307,3 +307,36 @@ fn mixed_symmetric_and_asymmetric_set() {
         assert_eq!(code(&only, &good_token(&*hs, "hs")), "ok");
     }
 }
+
+/// Issue 11 item 1: an Ed25519 key of small order (here the identity, `x = AQAA...`) would
+/// verify `R = identity, S = 0` over any claims. Its key is set aside as `invalid_key`, so
+/// the forged token finds no key.
+#[test]
+fn ed25519_identity_key_forgery() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"weak","x":"{}"}}]}}"#,
+        b64::encode(&identity)
+    );
+    let keys = jwk_core::JwkSet::parse(doc.as_bytes()).unwrap();
+    let mut sig = identity.to_vec();
+    sig.extend_from_slice(&[0; 32]);
+    let forged = unsigned(
+        r#"{"alg":"EdDSA","kid":"weak"}"#,
+        &good_claims().to_string(),
+        &b64::encode(&sig),
+    );
+    for p in providers() {
+        let imported = jwt_validate::KeySet::from_jwks(&keys, p, &Default::default());
+        assert!(imported.is_empty());
+        let codes: Vec<&str> = imported.import_failures().iter().map(|f| f.code).collect();
+        // Once per algorithm an Ed25519 key fits (EdDSA, Ed25519).
+        assert_eq!(codes, ["invalid_key", "invalid_key"], "{}", p.name);
+        let v = builder(p, keys.clone())
+            .algorithms([Algorithm::EdDsa])
+            .build()
+            .unwrap();
+        assert_eq!(code(&v, &forged), "key_not_found", "{}", p.name);
+    }
+}
