@@ -909,3 +909,101 @@ fn ed25519_small_order_keys_through_the_binary() {
         out.stdout
     );
 }
+
+/// Issue 11 item 2: a set fetched over HTTPS never yields an `oct` key (`--jwks-url`,
+/// `--discovery`, `jwks inspect --url`); the same set in a local file keeps today's rules.
+#[test]
+fn network_key_sets_never_yield_shared_secrets() {
+    let secret = [7u8; 32];
+    let hs = provider().hmac_signer(&secret, &Algorithm::Hs256).unwrap();
+    let rs = rsa(Algorithm::Rs256);
+    let secrets = JwkSet::new(vec![jwk(&*hs, "hs")]).to_json();
+    let mixed = format!(
+        r#"{{"keys":[{},{}]}}"#,
+        jwk(&*hs, "hs").to_json(),
+        jwk(&*rs, "rs").to_json()
+    );
+    let server = https_server(|base| {
+        vec![
+            ("/secrets".into(), "application/json", secrets.clone()),
+            ("/mixed".into(), "application/json", mixed.clone()),
+            (
+                "/.well-known/openid-configuration".into(),
+                "application/json",
+                json!({"issuer": base, "jwks_uri": format!("{base}/secrets")}).to_string(),
+            ),
+        ]
+    });
+    let ca = server.ca_file.to_str().unwrap();
+    let now = NOW.to_string();
+    let token = mint(&*hs, &hdr(&*hs, "hs"), &good_claims().to_string());
+    let local = temp_file("secrets.json", &secrets);
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            local.to_str().unwrap(),
+            "--alg",
+            "HS256",
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for source in ["--jwks-url", "--discovery"] {
+        let url = match source {
+            "--jwks-url" => format!("{}/secrets", server.base),
+            _ => server.base.clone(),
+        };
+        let out = run(
+            &[
+                "verify",
+                source,
+                &url,
+                "--ca-file",
+                ca,
+                "--alg",
+                "HS256",
+                "--now",
+                &now,
+                &token,
+            ],
+            None,
+        );
+        assert_eq!(
+            (out.code, out.error_code().as_str()),
+            (2, "jwks_unavailable"),
+            "{source}: {}",
+            out.stdout
+        );
+        assert!(out.stderr.contains("private_key"), "{}", out.stderr);
+    }
+    let out = run(
+        &[
+            "jwks",
+            "inspect",
+            "--json",
+            "--url",
+            &format!("{}/mixed", server.base),
+            "--ca-file",
+            ca,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(
+        (
+            rows[0]["kid"].as_str(),
+            rows[0]["kty"].as_str(),
+            &rows[0]["usable"]
+        ),
+        (Some("hs"), Some("oct"), &json!(false))
+    );
+    assert_eq!(
+        (rows[1]["kid"].as_str(), &rows[1]["usable"]),
+        (Some("rs"), &json!(true))
+    );
+}

@@ -56,6 +56,9 @@
 //! - `Cache-Control: max-age` (minus `Age`) or `Expires` (against `Date`) gives the TTL,
 //!   clamped into [1 min, 1 h] by default ([`CacheConfig`]); `ETag` / `Last-Modified` are sent
 //!   back as `If-None-Match` / `If-Modified-Since`, and a 304 renews the keys held.
+//! - A fetched set is public: it never yields an `oct` key. Each is set aside as
+//!   `private_key` (`jwk_core::JwkSet::parse_public`), so `--jwks-url`, `--discovery` and an
+//!   issuer's `trusted_issuers` never verify HMAC tokens with a secret anyone could read.
 //! - Discovery ([`DiscoveryKind::OpenId`], RFC 8414 [`DiscoveryKind::OAuth`]): the document's
 //!   `issuer` must equal the configured issuer byte for byte, `jwks_uri` must be https (or
 //!   allowed loopback http). A source built by discovery asks the metadata again when its
