@@ -36,6 +36,7 @@ struct Row {
     alg: Option<String>,
     key_use: Option<String>,
     crv: Option<String>,
+    key_ops: Option<Vec<String>>,
     bits: Option<usize>,
     thumbprint: Option<String>,
     reason: Option<String>,
@@ -80,10 +81,11 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 index,
                 kid: r.kid.clone(),
                 kty: r.kty.clone(),
-                alg: None,
-                key_use: None,
-                crv: None,
-                bits: None,
+                alg: r.alg.clone(),
+                key_use: r.key_use.clone(),
+                crv: r.crv.clone(),
+                key_ops: r.key_ops.clone(),
+                bits: r.bits,
                 thumbprint: None,
                 reason: Some(r.reason.to_string()),
                 notes: Vec::new(),
@@ -121,6 +123,7 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 KeyParams::Okp(o) => Some(o.crv.as_str().to_owned()),
                 _ => None,
             },
+            key_ops: k.key_ops.clone(),
             bits: Some(k.bits()),
             thumbprint: Some(k.thumbprint()),
             reason,
@@ -191,13 +194,14 @@ fn der_sequence_is_complete(der: &[u8]) -> bool {
 impl Row {
     /// The object in the contract's member order (serde_json's map would sort them).
     fn to_json(&self) -> String {
-        let members: [(&str, Value); 10] = [
+        let members: [(&str, Value); 11] = [
             ("index", json!(self.index)),
             ("kid", json!(self.kid)),
             ("kty", json!(self.kty)),
             ("alg", json!(self.alg)),
             ("use", json!(self.key_use)),
             ("crv", json!(self.crv)),
+            ("key_ops", json!(self.key_ops)),
             ("bits", json!(self.bits)),
             ("thumbprint", json!(self.thumbprint)),
             ("usable", json!(self.reason.is_none())),
@@ -213,13 +217,14 @@ impl Row {
 
 fn table(rows: &[Row]) -> String {
     let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
-    let mut lines: Vec<[String; 9]> = vec![[
+    let mut lines: Vec<[String; 10]> = vec![[
         "INDEX",
         "KID",
         "KTY",
         "ALG",
         "USE",
         "CRV",
+        "KEY_OPS",
         "BITS",
         "THUMBPRINT",
         "STATUS",
@@ -233,6 +238,9 @@ fn table(rows: &[Row]) -> String {
             dash(&r.alg),
             dash(&r.key_use),
             dash(&r.crv),
+            r.key_ops
+                .as_ref()
+                .map_or_else(|| "-".into(), |ops| ops.join(",")),
             r.bits.map_or_else(|| "-".into(), |b| b.to_string()),
             dash(&r.thumbprint),
             match &r.reason {
@@ -241,7 +249,7 @@ fn table(rows: &[Row]) -> String {
             },
         ]);
     }
-    let mut widths = [0usize; 9];
+    let mut widths = [0usize; 10];
     for l in &lines {
         for (w, cell) in widths.iter_mut().zip(l) {
             *w = (*w).max(cell.chars().count());

@@ -404,7 +404,7 @@ fn inspect_reports_unusable_keys() {
     let f = file.to_str().unwrap();
     let out = run(&["jwks", "inspect", "--json", f], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with(r#"{"keys":[{"index":0,"kid":"rs","kty":"RSA","alg":"RS256","use":null,"crv":null,"bits":2048,"thumbprint":"#), "{}", out.stdout);
+    assert!(out.stdout.starts_with(r#"{"keys":[{"index":0,"kid":"rs","kty":"RSA","alg":"RS256","use":null,"crv":null,"key_ops":null,"bits":2048,"thumbprint":"#), "{}", out.stdout);
     let keys = out.json()["keys"].as_array().unwrap().clone();
     let summary: Vec<(u64, &str, bool)> = keys
         .iter()
@@ -449,6 +449,84 @@ fn inspect_reports_unusable_keys() {
         table.stdout
     );
     assert!(table.stdout.contains("5 keys, 2 usable, 3 unusable"));
+}
+
+/// Issue 11 item 5: an unusable key shows every member it declared, whatever made it
+/// unusable: a parse failure (33-byte EC coordinates), `use: enc`, an unknown `kty`, an
+/// import failure (a small-order Ed25519 key with `key_ops`).
+#[test]
+fn inspect_shows_what_unusable_keys_declared() {
+    let x33 = b64::encode(&[1u8; 33]);
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"ec33","alg":"ES256","use":"sig","key_ops":["verify"],"x":"{x33}","y":"{x33}"}},{{"kty":"RSA","kid":"enc","alg":"RSA-OAEP","use":"enc","n":"AQAB","e":"AQAB"}},{{"kty":"zzz","kid":"odd","alg":"RS256","use":"sig","crv":"X9"}},{{"kty":"OKP","crv":"Ed25519","kid":"id","alg":"EdDSA","key_ops":["verify"],"x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}]}}"#
+    );
+    let file = temp_file("declared.json", &doc);
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    let declared: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!([
+                r["kid"],
+                r["kty"],
+                r["alg"],
+                r["use"],
+                r["crv"],
+                r["key_ops"],
+                r["bits"],
+                r["usable"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            json!([
+                "ec33",
+                "EC",
+                "ES256",
+                "sig",
+                "P-256",
+                ["verify"],
+                256,
+                false
+            ]),
+            json!(["enc", "RSA", "RSA-OAEP", "enc", null, null, 17, false]),
+            json!(["odd", "zzz", "RS256", "sig", "X9", null, null, false]),
+            json!([
+                "id",
+                "OKP",
+                "EdDSA",
+                null,
+                "Ed25519",
+                ["verify"],
+                256,
+                false
+            ]),
+        ]
+    );
+    let table = run(&["jwks", "inspect", f], None);
+    assert_eq!(table.code, 0);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    let cells = |i: usize| lines[i].split_whitespace().take(8).collect::<Vec<_>>();
+    assert_eq!(
+        cells(0),
+        ["INDEX", "KID", "KTY", "ALG", "USE", "CRV", "KEY_OPS", "BITS"]
+    );
+    assert_eq!(
+        cells(1),
+        ["0", "ec33", "EC", "ES256", "sig", "P-256", "verify", "256"]
+    );
+    assert_eq!(
+        cells(2),
+        ["1", "enc", "RSA", "RSA-OAEP", "enc", "-", "-", "17"]
+    );
+    assert_eq!(
+        cells(3),
+        ["2", "odd", "zzz", "RS256", "sig", "X9", "-", "-"]
+    );
 }
 
 #[test]
