@@ -529,6 +529,48 @@ fn inspect_shows_what_unusable_keys_declared() {
     );
 }
 
+/// Issue 11 item 3: the same RSA key with a leading zero octet in `n` (and in `e`) has the
+/// thumbprint of the key, and still verifies.
+#[test]
+fn padded_rsa_key_has_the_keys_thumbprint() {
+    let rs = rsa(Algorithm::Rs256);
+    let plain = jwk(&*rs, "rs");
+    let jwk_core::KeyParams::Rsa(k) = &plain.params else {
+        panic!("{plain:?}");
+    };
+    let padded = format!(
+        r#"{{"kty":"RSA","kid":"rs","n":"{}","e":"{}"}}"#,
+        b64::encode(&[&[0u8][..], &k.n].concat()),
+        b64::encode(&[&[0u8, 0][..], &k.e].concat())
+    );
+    let file = temp_file(
+        "padded.json",
+        &format!(r#"{{"keys":[{padded},{}]}}"#, plain.to_json()),
+    );
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["thumbprint"], plain.thumbprint());
+    assert_eq!(rows[1]["thumbprint"], plain.thumbprint());
+    assert_eq!(rows[0]["bits"], 2048);
+    let alone = temp_file("padded-only.json", &format!(r#"{{"keys":[{padded}]}}"#));
+    let token = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
+    let now = NOW.to_string();
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            alone.to_str().unwrap(),
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
 #[test]
 fn cannot_decide_exits_2() {
     let token = "eyJhbGciOiJSUzI1NiJ9.e30.AAAA";
