@@ -38,9 +38,14 @@ pub(crate) struct Args {
     /// Required header typ (case-insensitive, "application/" optional), e.g. at+jwt.
     #[arg(long, value_name = "TYP")]
     typ: Option<String>,
-    /// Claim that must be present (repeatable).
+    /// Claim that must be present (repeatable). `exp` is always required unless
+    /// --allow-missing-exp is given.
     #[arg(long, value_name = "CLAIM")]
     require: Vec<String>,
+    /// Accept a token without `exp` (it never expires; the output warns). By default a
+    /// token without `exp` is invalid (missing_claim, exit 1).
+    #[arg(long)]
+    allow_missing_exp: bool,
     /// Allowed clock skew in seconds for exp, nbf and iat.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     leeway: u64,
@@ -94,9 +99,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
     if let Some(typ) = &args.typ {
         b = b.typ(typ);
     }
-    // The library requires exp by default; the CLI reports its absence instead, unless
-    // asked with --require exp.
-    b = b.dangerous_allow_missing_exp();
+    // exp is required, as in the library, unless --allow-missing-exp (then the output warns);
+    // --require exp wins over it.
+    if args.allow_missing_exp && !args.require.iter().any(|c| c == "exp") {
+        b = b.dangerous_allow_missing_exp();
+    }
     for claim in &args.require {
         b = b.require(claim);
     }

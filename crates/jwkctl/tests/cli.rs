@@ -181,13 +181,43 @@ fn valid_token_output_contract() {
     );
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains(r#""kid":null"#));
-    // A token without exp verifies with a warning (the CLI does not require exp unless asked).
+    // Issue 11 item 4: a token without exp is invalid by default (scripts trust the exit
+    // code); --allow-missing-exp accepts it with a warning; --require exp wins over that.
     let no_exp = mint(&*rs, &hdr(&*rs, "rs"), &json!({"iss": ISS}).to_string());
     let out = run(&["verify", "--jwks", f, &no_exp], None);
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (1, "missing_claim"),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        &["verify", "--jwks", f, "--allow-missing-exp", &no_exp],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.json()["warnings"].to_string().contains("no exp"));
-    let out = run(&["verify", "--jwks", f, "--require", "exp", &no_exp], None);
-    assert_eq!((out.code, out.error_code().as_str()), (1, "missing_claim"));
+    for args in [
+        vec!["verify", "--jwks", f, "--require", "exp", &no_exp],
+        vec![
+            "verify",
+            "--jwks",
+            f,
+            "--allow-missing-exp",
+            "--require",
+            "exp",
+            &no_exp,
+        ],
+    ] {
+        let out = run(&args, None);
+        assert_eq!((out.code, out.error_code().as_str()), (1, "missing_claim"));
+    }
+    let help = run(&["verify", "--help"], None);
+    assert!(
+        help.stdout.contains("--allow-missing-exp"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[test]
