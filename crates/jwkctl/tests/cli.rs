@@ -275,6 +275,23 @@ fn every_error_code_through_the_binary() {
                 &good_claims().to_string(),
             )]),
         ),
+        // Issue 11 item 6: crit that is not an array of strings.
+        (
+            "unsupported_crit",
+            base(&[&mint(
+                &*rs,
+                &json!({"alg":"RS256","kid":"rs","crit":"urn:x","urn:x":1}),
+                &good_claims().to_string(),
+            )]),
+        ),
+        (
+            "unsupported_crit",
+            base(&[&mint(
+                &*rs,
+                &json!({"alg":"RS256","kid":"rs","crit":["urn:x",7],"urn:x":1}),
+                &good_claims().to_string(),
+            )]),
+        ),
         (
             "key_not_found",
             base(&[&mint(

@@ -153,13 +153,16 @@ fn crit_rules() {
         ] {
             assert_eq!(code(&understands, &t(h.clone())), "unsupported_crit", "{h}");
         }
-        assert_eq!(
-            code(
-                &v,
-                &t(json!({"alg":"RS256","kid":"rs","crit":"urn:ex","urn:ex":1}))
-            ),
-            "malformed"
-        );
+        // Issue 11 item 6: a malformed crit is unsupported_crit, not malformed.
+        for h in [
+            json!({"alg":"RS256","kid":"rs","crit":"urn:ex","urn:ex":1}),
+            json!({"alg":"RS256","kid":"rs","crit":["urn:ex",1],"urn:ex":1}),
+            json!({"alg":"RS256","kid":"rs","crit":null}),
+        ] {
+            for validator in [&v, &understands] {
+                assert_eq!(code(validator, &t(h.clone())), "unsupported_crit", "{h}");
+            }
+        }
         // RFC 7797 unencoded payloads are refused whether or not crit names b64.
         assert_eq!(
             code(
