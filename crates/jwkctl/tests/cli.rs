@@ -618,6 +618,26 @@ fn padded_rsa_key_has_the_keys_thumbprint() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
+/// Issue 11 item 7: dates before 1970 are NumericDates: a negative exp is expired, a
+/// negative nbf or iat lies in the past.
+#[test]
+fn dates_before_1970_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let file = jwks_file(vec![jwk(&*rs, "rs")]);
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let verify = |member: &str, raw: &str| {
+        let token = mint(&*rs, &hdr(&*rs, "rs"), &claims_with(member, raw));
+        run(&["verify", "--jwks", f, "--now", &now, &token], None)
+    };
+    let out = verify("exp", "-1");
+    assert_eq!((out.code, out.error_code().as_str()), (1, "expired"));
+    for (member, raw) in [("nbf", "-1"), ("iat", "-1.5")] {
+        let out = verify(member, raw);
+        assert_eq!(out.code, 0, "{member}: {}", out.stdout);
+    }
+}
+
 #[test]
 fn cannot_decide_exits_2() {
     let token = "eyJhbGciOiJSUzI1NiJ9.e30.AAAA";

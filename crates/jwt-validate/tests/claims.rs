@@ -415,3 +415,30 @@ fn validate_as_is_reentrant() {
         );
     }
 }
+
+/// Issue 11 item 7: a NumericDate before 1970 is a valid NumericDate: a negative `exp` is
+/// expired, a negative `nbf` or `iat` lies in the past.
+#[test]
+fn dates_before_1970() {
+    for p in providers() {
+        let rs = rsa(p, Algorithm::Rs256);
+        let v = builder(p, set(vec![jwk(&*rs, "rs")])).build().unwrap();
+        let with = |member: &str, raw: &str| {
+            let mut c = good_claims();
+            c.as_object_mut().unwrap().remove(member);
+            let mut text = c.to_string();
+            text.pop();
+            mint(
+                &*rs,
+                &header(&*rs, Some("rs")),
+                &format!(r#"{text},"{member}":{raw}}}"#),
+            )
+        };
+        let code = |t: &str| v.validate(t).map(|_| "ok").unwrap_or_else(|e| e.code());
+        assert_eq!(code(&with("exp", "-1")), "expired", "{}", p.name);
+        assert_eq!(code(&with("exp", "-0.5")), "expired");
+        assert_eq!(code(&with("nbf", "-1")), "ok");
+        assert_eq!(code(&with("iat", "-86400.25")), "ok");
+        assert_eq!(code(&with("exp", "-62135596801")), "invalid_claim");
+    }
+}
