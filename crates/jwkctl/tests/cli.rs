@@ -638,6 +638,30 @@ fn dates_before_1970_through_the_binary() {
     }
 }
 
+/// Issue 11 item 8: typ is judged after the signature: a badly signed token with the wrong
+/// typ is bad_signature; a well signed one is type_mismatch.
+#[test]
+fn typ_is_judged_after_the_signature_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let file = jwks_file(vec![jwk(&*rs, "rs")]);
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let token = mint(
+        &*rs,
+        &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+        &good_claims().to_string(),
+    );
+    let verify = |t: &str| {
+        let out = run(
+            &["verify", "--jwks", f, "--now", &now, "--typ", "at+jwt", t],
+            None,
+        );
+        (out.code, out.error_code())
+    };
+    assert_eq!(verify(&token), (1, "type_mismatch".into()));
+    assert_eq!(verify(&tamper(&token)), (1, "bad_signature".into()));
+}
+
 #[test]
 fn cannot_decide_exits_2() {
     let token = "eyJhbGciOiJSUzI1NiJ9.e30.AAAA";

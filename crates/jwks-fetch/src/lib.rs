@@ -73,7 +73,7 @@
 //!   cooldown (30 s; not started at start-up; scheduled refreshes do not use it up). Inside the
 //!   cooldown unknown kids fail fast (`key_not_found`); a kid absent from a fresh fetch is
 //!   remembered (bounded negative cache, 1024 kids, 5 min). Tokens refused on their header
-//!   (algorithm, `typ`, issuer route) never reach the source: `jwt-validate` checks first.
+//!   (algorithm, `crit`, issuer route) never reach the source: `jwt-validate` checks first.
 //! - Refresh ahead of expiry on a background task; stale-if-error up to 24 h past expiry,
 //!   with exponential backoff and jitter (1 s doubling to 5 min), and `Retry-After` on 429 /
 //!   503 honoured (clamped to 10 min): no request before it.

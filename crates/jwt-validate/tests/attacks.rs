@@ -343,3 +343,60 @@ fn ed25519_identity_key_forgery() {
         assert_eq!(code(&v, &forged), "key_not_found", "{}", p.name);
     }
 }
+
+/// Issue 11 item 8: only what selects the key and algorithm is judged before the signature;
+/// `typ` is judged after it, so a badly signed token with the wrong `typ` is `bad_signature`.
+#[test]
+fn typ_is_judged_after_the_signature() {
+    for p in providers() {
+        let rs = rsa(p, Algorithm::Rs256);
+        let v = builder(p, set(vec![jwk(&*rs, "rs")]))
+            .typ("at+jwt")
+            .build()
+            .unwrap();
+        let claims = good_claims().to_string();
+        let wrong = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+            &claims,
+        );
+        let none = mint(&*rs, &json!({"alg":"RS256","kid":"rs"}), &claims);
+        let right = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"at+jwt"}),
+            &claims,
+        );
+        assert_eq!(code(&v, &wrong), "type_mismatch");
+        assert_eq!(code(&v, &none), "type_mismatch");
+        assert_eq!(code(&v, &right), "ok");
+        assert_eq!(code(&v, &tamper(&wrong)), "bad_signature", "{}", p.name);
+        assert_eq!(code(&v, &tamper(&none)), "bad_signature");
+        assert_eq!(
+            v.verify_jws(&tamper(&wrong))
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            "bad_signature"
+        );
+        assert_eq!(
+            v.verify_jws(&wrong).map(|_| ()).unwrap_err().code(),
+            "type_mismatch"
+        );
+        // typ comes before the claims: an expired token with the wrong typ, well signed.
+        let expired = json!({"iss": ISS, "aud": AUD, "exp": NOW - 3600}).to_string();
+        let t = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+            &expired,
+        );
+        assert_eq!(code(&v, &t), "type_mismatch");
+        // alg is still judged first.
+        let hs = hmac(p, &[1; 32], Algorithm::Hs256);
+        let t = mint(
+            &*hs,
+            &json!({"alg":"HS256","kid":"rs","typ":"JWT"}),
+            &claims,
+        );
+        assert_eq!(code(&v, &t), "alg_not_allowed");
+    }
+}
