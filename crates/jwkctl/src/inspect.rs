@@ -10,19 +10,22 @@ use serde_json::{json, Value};
 use crate::keys;
 use crate::output;
 
-/// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM]) [--json]`.
+/// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM] [--allow-http]) [--json]`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["file", "url"])))]
 pub(crate) struct Args {
     /// A JWK Set file (or one bare JWK).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
-    /// A JWK Set URL (HTTPS).
+    /// A JWK Set URL (HTTPS; http only with --allow-http and a loopback host).
     #[arg(long, value_name = "URL")]
     url: Option<String>,
     /// Extra trust anchors (PEM) for HTTPS.
     #[arg(long, value_name = "PEM", requires = "url")]
     ca_file: Option<PathBuf>,
+    /// Allow plain http for --url, for loopback hosts only (local identity providers, tests).
+    #[arg(long, requires = "url")]
+    allow_http: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -47,7 +50,14 @@ struct Row {
 pub(crate) fn run(args: Args) -> ExitCode {
     let loaded = match (&args.file, &args.url) {
         (Some(path), _) => keys::read_file(path),
-        (None, Some(url)) => keys::remote(url, args.ca_file.as_deref()).map(|k| k.set),
+        (None, Some(url)) => keys::remote(
+            url,
+            keys::Remote {
+                ca_file: args.ca_file.as_deref(),
+                allow_http: args.allow_http,
+            },
+        )
+        .map(|k| k.set),
         (None, None) => Err(keys::Unavailable("give a FILE or --url".into())),
     };
     let set = match loaded {

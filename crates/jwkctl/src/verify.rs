@@ -21,6 +21,10 @@ pub(crate) struct Args {
     /// Extra trust anchors (PEM) for HTTPS key sources.
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
+    /// Allow plain http for --jwks-url and --discovery, for loopback hosts only (local
+    /// identity providers, tests).
+    #[arg(long)]
+    allow_http: bool,
     /// Allowed algorithm (repeat, or comma-separate). Default: every asymmetric algorithm
     /// supported; HS* only if listed.
     #[arg(long, value_name = "ALG", value_delimiter = ',')]
@@ -66,7 +70,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return output::undecided(None, &e),
     };
-    let keys = match keys::load(&args.source, args.ca_file.as_deref()) {
+    let how = keys::Remote {
+        ca_file: args.ca_file.as_deref(),
+        allow_http: args.allow_http,
+    };
+    let keys = match keys::load(&args.source, how) {
         Ok(k) => k,
         Err(keys::Unavailable(message)) => {
             return output::undecided(Some("jwks_unavailable"), &message)

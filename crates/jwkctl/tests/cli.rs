@@ -1218,3 +1218,115 @@ fn network_key_sets_never_yield_shared_secrets() {
         (Some("rs"), &json!(true))
     );
 }
+
+/// A loopback plain-http server with fixed routes (`Connection: close`), for `--allow-http`.
+fn http_server(routes: impl FnOnce(&str) -> Vec<(String, String)>) -> String {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let routes = routes(&base);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut tcp) = stream else { return };
+            let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match tcp.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (status, body) = routes
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map_or(("404 Not Found", "not found".to_owned()), |(_, b)| {
+                    ("200 OK", b.clone())
+                });
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(reply.as_bytes());
+        }
+    });
+    base
+}
+
+/// Issue 11 item 9: `verify --jwks-url / --discovery` and `jwks inspect --url` take
+/// `--allow-http` (loopback hosts only, as `jwks watch`); the refusal names the CLI flag, not
+/// the library option, and names the URL once.
+#[test]
+fn allow_http_for_loopback_key_sources() {
+    let rs = rsa(Algorithm::Rs256);
+    let jwks = JwkSet::new(vec![jwk(&*rs, "rs")]).to_json();
+    let base = http_server(|base| {
+        vec![
+            ("/jwks".into(), jwks.clone()),
+            (
+                "/.well-known/openid-configuration".into(),
+                json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}).to_string(),
+            ),
+        ]
+    });
+    let url = format!("{base}/jwks");
+    let now = NOW.to_string();
+    let token = mint(
+        &*rs,
+        &hdr(&*rs, "rs"),
+        &claims_with("iss", &json!(base).to_string()),
+    );
+    let refused = [
+        vec!["verify", "--jwks-url", &url, "--now", &now, &token],
+        vec!["verify", "--discovery", &base, "--now", &now, &token],
+        vec!["jwks", "inspect", "--json", "--url", &url],
+    ];
+    for args in &refused {
+        let out = run(args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+        assert_eq!(out.error_code(), "jwks_unavailable");
+        for text in [&out.stderr, &out.json()["error"]["message"].to_string()] {
+            assert!(text.contains("--allow-http"), "{text}");
+            assert!(!text.contains("allow_http_loopback"), "{text}");
+            assert!(text.contains("insecure_url"), "{text}");
+        }
+        let target = if args.contains(&"--discovery") {
+            &base
+        } else {
+            &url
+        };
+        assert_eq!(
+            out.stderr.matches(target.as_str()).count(),
+            1,
+            "{}",
+            out.stderr
+        );
+    }
+    for mut args in refused {
+        args.push("--allow-http");
+        let out = run(&args, None);
+        assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
+    }
+    // Never for other hosts (refused before any I/O).
+    let out = run(
+        &[
+            "verify",
+            "--jwks-url",
+            "http://example.com/jwks",
+            "--allow-http",
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (2, "jwks_unavailable")
+    );
+    assert!(out.stderr.contains("insecure_url"), "{}", out.stderr);
+    let help = run(&["verify", "--help"], None);
+    assert!(help.stdout.contains("--allow-http"));
+    let help = run(&["jwks", "inspect", "--help"], None);
+    assert!(help.stdout.contains("--allow-http"));
+}

@@ -280,7 +280,7 @@ fn check_rsa(
     if e.len() > 4 {
         if !policy.large_rsa_exponent_allowed() {
             return Err(Error::invalid(
-                "RSA public exponent above 2^32 (KeyPolicy::allow_large_rsa_exponent)",
+                "RSA public exponent above 2^32 (refused unless the key policy allows large exponents)",
             ));
         }
         if e.len() > 5 || e.first().is_some_and(|b| *b > 1) {
