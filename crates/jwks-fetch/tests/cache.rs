@@ -78,11 +78,15 @@ async fn cold_start_while_the_provider_is_down() {
     assert_eq!(server.hits(), 1);
     match v.validate_async(&token).await {
         Err(Error::JwksUnavailable(e)) => {
-            assert!(e.message.contains("http_status"), "{}", e.message);
             assert!(e.retry_after.is_some_and(|d| d <= secs(1)));
         }
         other => panic!("{other:?}"),
     }
+    // Why, by code (not by the message's text).
+    assert_eq!(
+        src.stats().last_error.map(|e| e.code()),
+        Some("http_status")
+    );
     assert_eq!(src.health(), Health::Unavailable);
     // After the backoff, one more attempt per validation burst.
     clock.advance(secs(1));
@@ -104,9 +108,13 @@ async fn cold_start_while_the_provider_is_down() {
     let src = source(&format!("http://127.0.0.1:{port}/jwks"), &clock);
     let v = validator(&src);
     match v.validate_async(&token).await {
-        Err(Error::JwksUnavailable(e)) => assert!(e.message.contains("connect_failed")),
+        Err(Error::JwksUnavailable(_)) => {}
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        src.stats().last_error.map(|e| e.code()),
+        Some("connect_failed")
+    );
 }
 
 #[tokio::test]
@@ -365,18 +373,7 @@ async fn header_policy_failures_never_fetch() {
     for t in [hs.as_str(), none.as_str(), "garbage", "a.b.c"] {
         assert_ne!(check(&v, t).await, "valid");
     }
-    // A required `typ` that the header does not carry.
-    let typed = Validator::builder()
-        .key_source(src.clone())
-        .algorithms([Algorithm::Es256])
-        .issuer(ISS)
-        .typ("at+jwt")
-        .build()
-        .unwrap();
-    assert_ne!(
-        check(&typed, &k1.token_as("unknown-kid", ISS)).await,
-        "valid"
-    );
+    // (A wrong `typ` is not among them: it is judged after the signature, issue 11 item 8.)
     // Routed by issuer: an untrusted iss never reaches a key source.
     let routed = Validator::builder()
         .route(
@@ -817,9 +814,8 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
         let src = source_with(&server.url("/jwks"), &clock, cache(), fetch.clone());
         let v = validator(&src);
         match v.validate_async(&token).await {
-            Err(Error::JwksUnavailable(e)) => {
-                assert!(e.message.contains(want), "{want}: {}", e.message)
-            }
+            // The code is asserted below, from the source's stats.
+            Err(Error::JwksUnavailable(_)) => {}
             other => panic!("{want}: {other:?}"),
         }
         assert_eq!(check(&v, &token).await, "jwks_unavailable", "{want}");
