@@ -1072,3 +1072,57 @@ async fn a_jwks_url_that_disappears_is_rediscovered() {
     assert_eq!(src.stats().jwks_uri, Some(server.url("/v2/jwks")));
     assert_eq!(server.hits(), 5);
 }
+
+/// Issue 11 item 2, for the cache behind `trusted_issuers` and `--jwks-url`: a fetched set
+/// that carries a shared secret next to a public key keeps only the public key; the HMAC key
+/// is set aside as `private_key`, so an HS256 token under its kid finds no key even when the
+/// validator allows HS256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_sets_never_yield_shared_secrets() {
+    let k1 = TestKey::new("k1");
+    let secret = [9u8; 32];
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"oct","kid":"hs","k":"{}"}},{}]}}"#,
+        jwk_core::b64::encode(&secret),
+        k1.jwk().to_json()
+    );
+    let server = Server::raw(fixed(doc)).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    src.load().await.unwrap();
+    let set = src.jwks().unwrap();
+    let kids: Vec<_> = set.keys.iter().map(|k| k.kid.as_deref()).collect();
+    assert_eq!(kids, [Some("k1")]);
+    assert_eq!(set.rejected[0].reason.code(), "private_key");
+    let keys = src.keys().unwrap();
+    assert!(keys
+        .import_failures()
+        .iter()
+        .all(|f| f.code != "mixed_key_set"));
+    let hs = jws_crypto::default_provider()
+        .hmac_signer(&secret, &Algorithm::Hs256)
+        .unwrap();
+    let input = format!(
+        "{}.{}",
+        jwk_core::b64::encode(br#"{"alg":"HS256","kid":"hs"}"#),
+        jwk_core::b64::encode(br#"{"iss":"https://idp.test","exp":4102444800}"#)
+    );
+    let token = format!(
+        "{input}.{}",
+        jwk_core::b64::encode(&hs.sign(input.as_bytes()).unwrap())
+    );
+    let v = Validator::builder()
+        .key_source(src.clone())
+        .algorithms([Algorithm::Hs256, Algorithm::Es256])
+        .build()
+        .unwrap();
+    assert_eq!(
+        v.validate_async(&token)
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "key_not_found"
+    );
+    assert_eq!(check(&v, &k1.token()).await, "valid");
+}
