@@ -96,7 +96,8 @@ impl Policy {
     }
 
     /// Require the header's `typ` (case-insensitive, `application/` prefix optional, RFC 7515
-    /// section 4.1.9), e.g. `at+jwt` for RFC 9068 access tokens.
+    /// section 4.1.9), e.g. `at+jwt` for RFC 9068 access tokens. Judged after the signature,
+    /// with the claims: a badly signed token is `bad_signature` whatever its `typ`.
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
         self.typ = Some(typ.into());
         self
