@@ -9,8 +9,7 @@
 //! runtime the source uses.
 //!
 //! ```
-//! use jwt_validate::{Validator, FixedClock};
-//! use jwk_core::{Algorithm, JwkSet};
+//! use jwt_validate::{Algorithm, FixedClock, JwkSet, Validator};
 //!
 //! // RFC 7515 appendix A.1: an HS256 JWT and its key.
 //! let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -104,3 +103,9 @@ pub use source::{
     ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, StaticKeys,
 };
 pub use validator::{Validator, ValidatorBuilder, Verified, VerifiedJws};
+
+// What a caller names to validate a token, so that `jwt-validate` alone is enough: the
+// algorithm list, key sets, the claims and header types, the parsing limits, and the crypto
+// provider and key policy of the builder.
+pub use jwk_core::{Algorithm, Audience, Claims, Header, Jwk, JwkSet, Limits};
+pub use jws_crypto::{KeyPolicy, Provider};

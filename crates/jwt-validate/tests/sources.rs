@@ -269,33 +269,35 @@ fn multi_issuer_routing() {
             .build()
             .unwrap_err();
         assert!(matches!(e, ConfigError::RouteIssuerConflict(_)));
+        assert_eq!(e.code(), "route_issuer_conflict");
         let e = Validator::builder()
             .route("https://a.test", src(&*a, "a1"), Policy::new())
             .route("https://a.test", src(&*a, "a1"), Policy::new())
             .build()
             .unwrap_err();
         assert!(matches!(e, ConfigError::DuplicateIssuer(_)));
+        assert_eq!(e.code(), "duplicate_issuer");
     }
 }
 
 #[test]
 fn configuration_errors() {
-    assert!(matches!(
-        Validator::builder().build(),
-        Err(ConfigError::NoKeySource)
-    ));
+    let code = |r: Result<Validator, ConfigError>| r.map(|_| ()).map_err(|e| e.code());
+    assert_eq!(code(Validator::builder().build()), Err("no_key_source"));
     let keys = || JwkSet::new(vec![]);
-    assert!(matches!(
-        Validator::builder().jwks(keys()).algorithms([]).build(),
-        Err(ConfigError::NoAlgorithms)
-    ));
-    assert!(matches!(
-        Validator::builder()
-            .jwks(keys())
-            .algorithms([Algorithm::parse("XS1")])
-            .build(),
-        Err(ConfigError::ForbiddenAlgorithm(_))
-    ));
+    assert_eq!(
+        code(Validator::builder().jwks(keys()).algorithms([]).build()),
+        Err("no_algorithms")
+    );
+    assert_eq!(
+        code(
+            Validator::builder()
+                .jwks(keys())
+                .algorithms([Algorithm::parse("XS1")])
+                .build()
+        ),
+        Err("forbidden_algorithm")
+    );
 }
 
 #[test]
