@@ -13,6 +13,8 @@
 //!   - jsonwebtoken could not deserialize a header member that it types and we never use
 //!     (`jwk`, `x5c`, `jku`, `x5u`, `x5t`, `x5t#S256`, `cty`, `typ` of another JSON type): we
 //!     never read keys or URLs from a header, so their shape does not change our decision.
+//!   - `nbf` is before 1970: a negative NumericDate is valid (RFC 7519 section 2) and lies in
+//!     the past for us; jsonwebtoken reads dates as `u64` and refuses it as a bad format.
 //! - **jsonwebtoken accepts, we refuse** is allowed for the stricter rules we document, each
 //!   with our stable code: `malformed` (repeated member names, nesting past our depth bound,
 //!   a header or claims set that is not an object in the strict reading), `too_large`,
@@ -97,6 +99,14 @@ fn near_time_boundary(claims: &Value) -> bool {
     })
 }
 
+/// A negative `nbf` (before 1970), which jsonwebtoken cannot read as a `u64`.
+fn nbf_before_1970(claims: &Value) -> bool {
+    claims
+        .get("nbf")
+        .and_then(Value::as_f64)
+        .is_some_and(|t| t < 0.0)
+}
+
 /// Header members jsonwebtoken deserializes into types, which we never use for a decision.
 fn header_member_jsonwebtoken_types(header: &[u8]) -> bool {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(header) else {
@@ -146,7 +156,9 @@ fuzz_target!(|data: &[u8]| {
     match (&our, &their) {
         (Ok(()), Ok(())) | (Err(_), Err(_)) => {}
         (Ok(()), Err(e)) => {
-            let explained = near_time_boundary(&claims) || header_member_jsonwebtoken_types(header);
+            let explained = near_time_boundary(&claims)
+                || header_member_jsonwebtoken_types(header)
+                || nbf_before_1970(&claims);
             assert!(
                 explained,
                 "we accept, jsonwebtoken refuses ({e:?}): {token}"

@@ -53,9 +53,11 @@
 //!   key source and [`Policy`]; `iss` is checked again after the signature.
 //!
 //! # Rules
-//! - Check order: structure and size, header policy (`alg` allowed, `typ`, `crit`), key
-//!   selection, signature, claims. A badly signed expired token is `bad_signature`; header
-//!   failures never touch the key source.
+//! - Check order: structure and size; what selects the key and algorithm (`alg` allowed,
+//!   `crit`); key selection by `kid`; signature; then `typ` and the claims. Only the header
+//!   members that choose the key and algorithm are judged before the signature: a badly
+//!   signed expired token, or a badly signed token with the wrong `typ`, is `bad_signature`.
+//!   `alg` and `crit` failures never touch the key source.
 //! - Algorithms: by default every asymmetric algorithm the provider supports; `none` never;
 //!   HS* only when listed, and an HMAC key is only ever built from an `oct` JWK.
 //! - Key selection: by `kid`; the key's `alg` must equal the header's (else `key_mismatch`),

@@ -111,15 +111,7 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
     }
 
     let clients = clients(&c)?;
-    if clients.is_empty() && !c.trusted_issuers.is_empty() {
-        if !c.allow_unauthenticated_clients {
-            return Err(NO_CLIENTS.replace("{issuer}", &c.trusted_issuers[0].issuer));
-        }
-        super::tell!(
-            "warning: no [[clients]] and allow_unauthenticated_clients = true: anyone holding \
-             an assertion gets a token, and the token's client_id comes from the assertion"
-        );
-    }
+    let no_clients = clients.is_empty();
     let capacity = c
         .replay_capacity
         .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY);
@@ -181,6 +173,16 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
             trusted = trusted.audience(a.clone());
         }
         b = b.trust(trusted);
+    }
+    // After the trusted issuers' own checks, so their errors come first.
+    if no_clients && !c.trusted_issuers.is_empty() {
+        if !c.allow_unauthenticated_clients {
+            return Err(NO_CLIENTS.replace("{issuer}", &c.trusted_issuers[0].issuer));
+        }
+        super::tell!(
+            "warning: no [[clients]] and allow_unauthenticated_clients = true: anyone holding \
+             an assertion gets a token, and the token's client_id comes from the assertion"
+        );
     }
     let service = b.build().map_err(|e| e.to_string())?;
     if check {
@@ -390,7 +392,14 @@ mod tests {
                issuer = "http://idp.example"
                jwks_uri = "http://idp.example/oauth2/jwks""#,
         );
-        assert!(rt.block_on(serve(plain_http, true)).is_err());
+        let e = rt.block_on(serve(plain_http, true)).unwrap_err();
+        // The config key, and the URL once (issue 11 item 9).
+        assert!(e.contains("allow_http_loopback = true"), "{e}");
+        assert_eq!(
+            e.matches("http://idp.example/oauth2/jwks").count(),
+            1,
+            "{e}"
+        );
 
         // No [[clients]]: refused with the section to add, unless explicitly allowed.
         let trusted = r#"[[trusted_issuers]]
