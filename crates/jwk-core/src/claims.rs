@@ -9,7 +9,9 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::{Error, Part};
-use crate::json::{self, duplicate, fail, Check, KeySeed, Names, Node, NodeSeed, Slot};
+use crate::json::{
+    self, duplicate, fail, Check, CheckedJson, KeySeed, Names, Node, NodeSeed, Slot,
+};
 
 /// A NumericDate (RFC 7519 section 2): seconds since the epoch, with an optional fraction.
 ///
@@ -184,9 +186,8 @@ impl Claims {
     }
 
     /// [`Self::parse`] without the flat fast path (`typed::flat`): the reference that path is
-    /// tested and fuzzed against.
-    #[doc(hidden)]
-    pub fn parse_general(json: &[u8]) -> Result<Self, Error> {
+    /// tested and fuzzed against (through `test_util` with the `test-util` feature).
+    pub(crate) fn parse_general(json: &[u8]) -> Result<Self, Error> {
         // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
         // then reads a `str` and does not check every string again.
         let text = core::str::from_utf8(json).map_err(|e| Error::Json {
@@ -272,7 +273,13 @@ impl Claims {
     /// Deserializes the whole claims set into the caller's type. Safe against duplicate-member
     /// tricks: the same bytes already passed the strict parse.
     pub fn deserialize_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        json::from_checked(self.raw.as_bytes())
+        self.checked_json().deserialize_as()
+    }
+
+    /// The claims set as received, as JSON that passed the strict parse: for a type that
+    /// borrows from it ([`CheckedJson::deserialize_as`]).
+    pub fn checked_json(&self) -> CheckedJson<'_> {
+        CheckedJson::new(&self.raw)
     }
 }
 

@@ -83,9 +83,8 @@ impl Header {
     }
 
     /// [`Self::parse`] without the fast path for the usual flat header: the reference the fast
-    /// path is tested against.
-    #[doc(hidden)]
-    pub fn parse_general(json: &[u8]) -> Result<Self, Error> {
+    /// path is tested against (through `test_util` with the `test-util` feature).
+    pub(crate) fn parse_general(json: &[u8]) -> Result<Self, Error> {
         let slot = Slot::default();
         let header = json::parse_seed(json, Part::Header, &slot, HeaderSeed { slot: &slot })?;
         header.check_structure()?;

@@ -446,15 +446,48 @@ pub fn parse_value(bytes: &[u8], part: Part) -> Result<Value, Error> {
     parse_node(bytes, part)?.into_value(part)
 }
 
-/// Deserializes a claims set that already passed the strict parse into the caller's type
-/// (which may borrow from `json`). The caller's errors are [`Error::Json`] on the payload.
-pub fn from_checked<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(json).map_err(|e| Error::Json {
-        part: Part::Payload,
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string().into(),
-    })
+/// A claims set's JSON text that passed the strict parse (no duplicate member at any depth,
+/// bounded nesting): only this crate's parsers make one, so the plain `serde_json` read that
+/// [`Self::deserialize_as`] does cannot meet a duplicate-member trick.
+///
+/// Made by [`Claims::checked_json`](crate::Claims::checked_json) and
+/// [`ClaimsRef::checked_json`](crate::ClaimsRef::checked_json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedJson<'a>(&'a str);
+
+impl<'a> CheckedJson<'a> {
+    /// Wraps `text`, which the caller has just parsed strictly.
+    pub(crate) fn new(text: &'a str) -> Self {
+        CheckedJson(text)
+    }
+
+    /// The JSON text.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// Deserializes the text into the caller's type, which may borrow from it. `T`'s own
+    /// errors are [`Error::Json`] on the payload.
+    pub fn deserialize_as<T: serde::Deserialize<'a>>(self) -> Result<T, Error> {
+        serde_json::from_str(self.0).map_err(|e| Error::Json {
+            part: Part::Payload,
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string().into(),
+        })
+    }
+
+    /// Copies the text into `buf` (cleared first): the copy is as checked as the original, and
+    /// a type deserialized from it may outlive the value this one borrows from.
+    pub fn copy_into(self, buf: &mut Vec<u8>) -> CheckedJson<'_> {
+        buf.clear();
+        buf.extend_from_slice(self.0.as_bytes());
+        // The bytes are those of a `str`.
+        match core::str::from_utf8(buf) {
+            Ok(text) => CheckedJson(text),
+            Err(_) => CheckedJson(""),
+        }
+    }
 }
 
 /// Takes a string member's value or reports its type.

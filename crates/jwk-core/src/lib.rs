@@ -49,6 +49,8 @@
 //!
 //! # Features
 //! - `std` (default): implements `std::error::Error`. Without it the crate is `no_std` + `alloc`.
+//! - `test-util`: `test_util`, the general parsers without their fast paths, for this
+//!   workspace's tests, fuzz targets and benchmarks; not part of the API.
 //!
 //! # Dependencies
 //! - `base64`: the strict engine (no padding, canonical trailing bits): it decodes whatever the
@@ -74,6 +76,23 @@ mod jwks;
 mod jws;
 mod thumbprint;
 mod typed;
+
+/// The general parsers without their fast paths: the references the fast paths are tested,
+/// fuzzed and benchmarked against. Not part of the API (feature `test-util`).
+#[cfg(feature = "test-util")]
+pub mod test_util {
+    use crate::{Claims, Error, Header};
+
+    /// [`Claims::parse`] without the flat fast path.
+    pub fn claims_parse_general(json: &[u8]) -> Result<Claims, Error> {
+        Claims::parse_general(json)
+    }
+
+    /// [`Header::parse`] without the fast path for the flat header.
+    pub fn header_parse_general(json: &[u8]) -> Result<Header, Error> {
+        Header::parse_general(json)
+    }
+}
 
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, Claims, NumericDate};

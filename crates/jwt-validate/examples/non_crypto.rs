@@ -139,7 +139,10 @@ fn main() {
         black_box(Header::parse(black_box(&header_json))).unwrap();
     });
     time("Header::parse_general", || {
-        black_box(Header::parse_general(black_box(&header_json))).unwrap();
+        black_box(jwk_core::test_util::header_parse_general(black_box(
+            &header_json,
+        )))
+        .unwrap();
     });
     let payload_b64 = jws.compact().payload_b64();
     let mut out = [0u8; 1024];
@@ -171,6 +174,9 @@ fn main() {
         black_box(Claims::parse(black_box(&payload))).unwrap();
     });
     time("Claims::parse_general", || {
-        black_box(Claims::parse_general(black_box(&payload))).unwrap();
+        black_box(jwk_core::test_util::claims_parse_general(black_box(
+            &payload,
+        )))
+        .unwrap();
     });
 }

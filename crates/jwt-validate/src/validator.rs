@@ -452,9 +452,11 @@ impl Validator {
     ) -> Result<Verified<T>, Error> {
         if let Some(hit) = self.cache_hit(token) {
             let hit = hit?;
-            buf.clear();
-            buf.extend_from_slice(hit.claims.raw_json().as_bytes());
-            let claims = jwk_core::json::from_checked::<T>(buf)?;
+            let claims = hit
+                .claims
+                .checked_json()
+                .copy_into(buf)
+                .deserialize_as::<T>()?;
             return Ok(Verified {
                 header: hit.header,
                 claims,
@@ -465,16 +467,22 @@ impl Validator {
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
-        let buf: &'b [u8] = buf;
         if self.inner.cache.is_some() || prepared.claims.is_some() {
-            // Owned claims are wanted anyway (for the cache, or already parsed for routing).
-            let verified = self.finish_and_remember(token, prepared, buf.to_vec(), &set)?;
-            let claims = jwk_core::json::from_checked::<T>(buf)?;
+            // Owned claims are wanted anyway (for the cache, or already parsed for routing):
+            // the payload moves into them, and their checked text comes back into `buf`.
+            let payload = core::mem::take(buf);
+            let verified = self.finish_and_remember(token, prepared, payload, &set)?;
+            let claims = verified
+                .claims
+                .checked_json()
+                .copy_into(buf)
+                .deserialize_as::<T>()?;
             return Ok(Verified {
                 header: verified.header,
                 claims,
             });
         }
+        let buf: &'b [u8] = buf;
         let policy = &prepared.route.policy;
         match ClaimsRef::parse_into::<T>(buf) {
             Ok((registered, claims)) => {

@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use crate::claims::{Audience, Claims, NumericDate};
 use crate::error::{Error, Part};
-use crate::json::{self, deeper, duplicate, fail, Check, KeySeed, Names, Slot};
+use crate::json::{self, deeper, duplicate, fail, Check, CheckedJson, KeySeed, Names, Slot};
 
 pub(crate) mod flat;
 
@@ -145,7 +145,7 @@ impl<'a> ClaimsRef<'a> {
     /// does not take.
     fn two_passes<T: Deserialize<'a>>(text: &'a str) -> Result<(Self, T), Error> {
         let claims = Claims::parse_general(text.as_bytes())?;
-        let t = json::from_checked(text.as_bytes())?;
+        let t = CheckedJson::new(text).deserialize_as()?;
         let owned = |s: Option<String>| s.map(Cow::Owned);
         Ok((
             ClaimsRef {
@@ -168,6 +168,12 @@ impl<'a> ClaimsRef<'a> {
     /// The claims set as received.
     pub fn raw_json(&self) -> &'a str {
         self.raw
+    }
+
+    /// The claims set as received, as JSON that passed the strict parse: for another type that
+    /// borrows from the payload ([`CheckedJson::deserialize_as`]).
+    pub fn checked_json(&self) -> CheckedJson<'a> {
+        CheckedJson::new(self.raw)
     }
 
     /// One member by name, as JSON (parses the text again: for rare lookups).

@@ -70,11 +70,11 @@ where
 {
     assert_eq!(
         Claims::parse(json.as_bytes()),
-        Claims::parse_general(json.as_bytes()),
+        jwk_core::test_util::claims_parse_general(json.as_bytes()),
         "flat path and general parser: {json}"
     );
     let fast = ClaimsRef::parse_into::<T>(json.as_bytes());
-    let slow = Claims::parse_general(json.as_bytes()).and_then(|c| {
+    let slow = jwk_core::test_util::claims_parse_general(json.as_bytes()).and_then(|c| {
         serde_json::from_str::<T>(json)
             .map(|t| (c, t))
             .map_err(|e| Error::Json {
@@ -315,4 +315,33 @@ proptest! {
         let _ = same::<Value>(&s);
         let _ = same::<Owned>(&s);
     }
+}
+
+/// The checked text of a strict parse deserializes into a borrowing type, also once copied.
+#[test]
+fn checked_json_borrows_and_copies() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Access<'a> {
+        sub: &'a str,
+        scope: &'a str,
+    }
+    let json = br#"{"sub":"alice","scope":"read","exp":1}"#;
+    let (registered, _) = ClaimsRef::parse_into::<serde::de::IgnoredAny>(json).unwrap();
+    let access: Access<'_> = registered.checked_json().deserialize_as().unwrap();
+    assert_eq!(access.sub, "alice");
+    let owned = Claims::parse(json).unwrap();
+    let mut buf = b"left over".to_vec();
+    let copied = owned.checked_json().copy_into(&mut buf);
+    assert_eq!(copied.as_str().as_bytes(), json);
+    let again: Access<'_> = copied.deserialize_as().unwrap();
+    assert_eq!(again, access);
+    // A type the text does not fit: the caller's error, as `malformed` JSON on the payload.
+    let e = owned
+        .checked_json()
+        .deserialize_as::<Vec<u8>>()
+        .unwrap_err();
+    assert_eq!(e.code(), "malformed");
+    // No checked text exists for a duplicate member: the strict parse refuses it first.
+    let dup = br#"{"sub":"alice","sub":"mallory"}"#;
+    assert_eq!(Claims::parse(dup).unwrap_err().code(), "malformed");
 }
