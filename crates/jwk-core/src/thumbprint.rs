@@ -1,7 +1,8 @@
-//! RFC 7638 JWK thumbprints.
+//! RFC 7638 JWK thumbprints, and the `x5t#S256` thumbprint of a key's certificate.
 
 use alloc::string::String;
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::b64;
@@ -62,11 +63,62 @@ impl Jwk {
     pub fn thumbprint(&self) -> String {
         b64::encode(&self.thumbprint_sha256())
     }
+
+    /// The `x5t#S256` form (RFC 7517 section 4.9: base64url of the SHA-256 of the DER) of the
+    /// first `x5c` certificate; `None` without `x5c`, or when `x5c[0]` is not standard base64
+    /// (RFC 7517 section 4.7).
+    pub fn x5c_thumbprint_s256(&self) -> Option<String> {
+        let first = self.x5c.as_ref()?.first()?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(first)
+            .ok()?;
+        Some(b64::encode(&Sha256::digest(&der)))
+    }
+
+    /// True when `x5t#S256` is present and is the SHA-256 thumbprint of the first `x5c`
+    /// certificate ([`Self::x5c_thumbprint_s256`]). The certificate itself is not verified.
+    pub fn x5t_s256_matches(&self) -> bool {
+        match (&self.x5t_s256, self.x5c_thumbprint_s256()) {
+            (Some(t), Some(digest)) => *t == digest,
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::Jwk;
+
+    /// `x5t#S256` against `x5c[0]` (here the bytes `hello`, not a real certificate: only the
+    /// digest is compared).
+    #[test]
+    fn x5t_s256_against_x5c() {
+        let key = |extra: &str| {
+            let json = alloc::format!(
+                r#"{{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"{extra}}}"#
+            );
+            Jwk::parse(json.as_bytes()).unwrap()
+        };
+        let good =
+            key(r#","x5c":["aGVsbG8="],"x5t#S256":"LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ""#);
+        assert_eq!(
+            good.x5c_thumbprint_s256().as_deref(),
+            Some("LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ")
+        );
+        assert!(good.x5t_s256_matches());
+        let other =
+            key(r#","x5c":["aGVsbG8h"],"x5t#S256":"LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ""#);
+        assert!(!other.x5t_s256_matches());
+        let no_x5t = key(r#","x5c":["aGVsbG8="]"#);
+        assert!(!no_x5t.x5t_s256_matches());
+        let no_x5c = key(r#","x5t#S256":"LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ""#);
+        assert_eq!(no_x5c.x5c_thumbprint_s256(), None);
+        assert!(!no_x5c.x5t_s256_matches());
+        let not_base64 =
+            key(r#","x5c":["aGVsbG8"],"x5t#S256":"LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ""#);
+        assert_eq!(not_base64.x5c_thumbprint_s256(), None);
+        assert!(!not_base64.x5t_s256_matches());
+    }
 
     /// RFC 7638 section 3.1.
     #[test]

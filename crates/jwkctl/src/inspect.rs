@@ -147,7 +147,6 @@ fn rows(set: &JwkSet) -> Vec<Row> {
 /// certificate, so a broken certificate is reported but does not make the key unusable.
 fn certificate_notes(k: &jwk_core::Jwk) -> Vec<String> {
     use base64::Engine as _;
-    use sha2::Digest as _;
     let mut notes = Vec::new();
     let Some(first) = k.x5c.as_ref().and_then(|c| c.first()) else {
         return notes;
@@ -169,8 +168,8 @@ fn certificate_notes(k: &jwk_core::Jwk) -> Vec<String> {
         ));
     }
     if let Some(t) = &k.x5t_s256 {
-        let digest = jwk_core::b64::encode(&sha2::Sha256::digest(&der));
-        if *t != digest {
+        if !k.x5t_s256_matches() {
+            let digest = k.x5c_thumbprint_s256().unwrap_or_default();
             notes.push(format!(
                 "x5t#S256 {t} does not match x5c[0] (SHA-256 {digest})"
             ));

@@ -215,7 +215,7 @@ impl Demo {
             self.check(
                 set.keys
                     .iter()
-                    .all(|k| k.x5c.as_ref().is_some_and(|c| c.len() == 1) && x5t_matches(k)),
+                    .all(|k| k.x5c.as_ref().is_some_and(|c| c.len() == 1) && k.x5t_s256_matches()),
                 "each carries x5c (self-signed certificate) and a matching x5t#S256",
             );
         } else {
@@ -651,22 +651,6 @@ impl Node {
     async fn stop(self) {
         self.server.shutdown().await;
     }
-}
-
-/// True when `x5t#S256` is the SHA-256 of the first `x5c` certificate.
-fn x5t_matches(k: &jwk_core::Jwk) -> bool {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let (Some(chain), Some(x5t)) = (&k.x5c, &k.x5t_s256) else {
-        return false;
-    };
-    let Some(Ok(der)) = chain
-        .first()
-        .map(|c| base64::engine::general_purpose::STANDARD.decode(c))
-    else {
-        return false;
-    };
-    jwk_core::b64::encode(&sha2::Sha256::digest(&der)) == *x5t
 }
 
 /// `label: header.payload.signature` shortened for printing.
