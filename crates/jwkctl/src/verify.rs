@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use jwk_core::Algorithm;
-use jwt_validate::{FixedClock, Validator};
+use jwt_validate::{FixedClock, StaticKeys, Validator};
 
 use crate::keys::{self, SourceArgs};
 use crate::output::{self, string};
@@ -81,7 +81,17 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     let mut warnings: Vec<String> = Vec::new();
-    let mut b = Validator::builder().jwks(keys.set);
+    // An explicit key source rather than `jwks`: a set of only unusable keys is not an
+    // invalid option here, the token gets its key's own reason (`key_not_found`,
+    // `weak_key`, ...: exit 1).
+    let provider = jws_crypto::default_provider();
+    let mut b = Validator::builder()
+        .provider(provider)
+        .key_source(StaticKeys::from_jwks(
+            &keys.set,
+            provider,
+            &jws_crypto::KeyPolicy::default(),
+        ));
     if let Some(algs) = algorithms {
         b = b.algorithms(algs);
     }

@@ -285,6 +285,16 @@ pub enum ConfigError {
     DuplicateIssuer(Box<str>),
     /// A route's policy names issuers other than its own.
     RouteIssuerConflict(Box<str>),
+    /// Static keys were given ([`crate::ValidatorBuilder::jwks`] or
+    /// [`crate::ValidatorBuilder::keys`]) and none imported: every token would fail. A tool
+    /// that wants each token's own reason anyway passes a [`crate::StaticKeys`] through
+    /// [`crate::ValidatorBuilder::key_source`].
+    NoUsableKeys {
+        /// How many keys were set aside (all of them: parse and import failures).
+        set_aside: usize,
+        /// Why the first one was, when there was one.
+        first_reason: Option<Box<str>>,
+    },
 }
 
 impl ConfigError {
@@ -296,6 +306,7 @@ impl ConfigError {
             ConfigError::NoAlgorithms => "no_algorithms",
             ConfigError::DuplicateIssuer(_) => "duplicate_issuer",
             ConfigError::RouteIssuerConflict(_) => "route_issuer_conflict",
+            ConfigError::NoUsableKeys { .. } => "no_usable_keys",
         }
     }
 }
@@ -313,6 +324,21 @@ impl fmt::Display for ConfigError {
                 f,
                 "route for issuer {i:?} has a policy naming other issuers"
             ),
+            ConfigError::NoUsableKeys {
+                set_aside,
+                first_reason: Some(reason),
+            } => write!(
+                f,
+                "no usable static key: {set_aside} key(s) set aside, the first because {reason}"
+            ),
+            ConfigError::NoUsableKeys {
+                set_aside: 0,
+                first_reason: None,
+            } => f.write_str("no usable static key: the key set is empty"),
+            ConfigError::NoUsableKeys {
+                set_aside,
+                first_reason: None,
+            } => write!(f, "no usable static key: {set_aside} key(s) set aside"),
         }
     }
 }

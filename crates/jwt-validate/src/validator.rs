@@ -91,19 +91,23 @@ pub struct ValidatorBuilder {
 #[derive(Debug)]
 enum PendingSource {
     Jwks(JwkSet),
+    Keys(KeySet),
     Source(Arc<dyn KeySource>),
 }
 
 impl ValidatorBuilder {
-    /// Static keys, imported with the builder's provider and key policy when `build` runs.
+    /// Static keys, imported with the builder's provider and key policy when `build` runs;
+    /// `build` fails (`no_usable_keys`) when none imports.
     pub fn jwks(mut self, set: JwkSet) -> Self {
         self.source = Some(PendingSource::Jwks(set));
         self
     }
 
-    /// Static keys, already imported.
-    pub fn keys(self, keys: KeySet) -> Self {
-        self.key_source(StaticKeys::new(keys))
+    /// Static keys, already imported; `build` fails (`no_usable_keys`) when the set holds no
+    /// usable key.
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.source = Some(PendingSource::Keys(keys));
+        self
     }
 
     /// Any key source (a remote fetcher, [`StaticKeys`], ...).
@@ -250,10 +254,16 @@ impl ValidatorBuilder {
     pub fn build(self) -> Result<Validator, ConfigError> {
         let provider = self.provider;
         let default = match self.source {
+            // The policy's errors first: they are the caller's, the keys' are the data's.
             Some(PendingSource::Jwks(set)) => Some(Route {
                 issuer: None,
-                source: Arc::new(StaticKeys::from_jwks(&set, provider, &self.key_policy)),
                 policy: resolve(self.policy, provider)?,
+                source: usable(KeySet::from_jwks(&set, provider, &self.key_policy))?,
+            }),
+            Some(PendingSource::Keys(keys)) => Some(Route {
+                issuer: None,
+                policy: resolve(self.policy, provider)?,
+                source: usable(keys)?,
             }),
             Some(PendingSource::Source(source)) => Some(Route {
                 issuer: None,
@@ -295,6 +305,30 @@ impl ValidatorBuilder {
             }),
         })
     }
+}
+
+/// Static keys as a source, or `no_usable_keys` when none imported.
+fn usable(keys: KeySet) -> Result<Arc<dyn KeySource>, ConfigError> {
+    if !keys.is_empty() {
+        return Ok(Arc::new(StaticKeys::new(keys)));
+    }
+    let import = keys.import_failures();
+    let rejected = &keys.jwks().rejected;
+    // Every parsed key failed to import (at least one failure each), and every rejected one
+    // failed to parse: the keys set aside are all of them.
+    let set_aside = keys.jwks().keys.len() + rejected.len();
+    let first_reason = import
+        .first()
+        .map(|f| format!("{} ({})", f.message, f.code).into_boxed_str())
+        .or_else(|| {
+            rejected
+                .first()
+                .map(|r| format!("{} ({})", r.reason, r.reason.code()).into_boxed_str())
+        });
+    Err(ConfigError::NoUsableKeys {
+        set_aside,
+        first_reason,
+    })
 }
 
 fn resolve(mut policy: Policy, provider: &'static Provider) -> Result<Policy, ConfigError> {

@@ -339,7 +339,28 @@ fn ed25519_identity_key_forgery() {
         let codes: Vec<&str> = imported.import_failures().iter().map(|f| f.code).collect();
         // Once per algorithm an Ed25519 key fits (EdDSA, Ed25519).
         assert_eq!(codes, ["invalid_key", "invalid_key"], "{}", p.name);
-        let v = builder(p, keys.clone())
+        // `build` refuses static keys of which none is usable, naming the first reason.
+        let e = builder(p, keys.clone())
+            .algorithms([Algorithm::EdDsa])
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), "no_usable_keys", "{}", p.name);
+        match e {
+            jwt_validate::ConfigError::NoUsableKeys {
+                set_aside,
+                first_reason,
+            } => {
+                assert_eq!(set_aside, 1, "{}", p.name);
+                assert!(
+                    first_reason.is_some_and(|r| r.ends_with("(invalid_key)")),
+                    "{}",
+                    p.name
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Taken as an explicit source anyway, the key is never found for the forgery.
+        let v = builder_keeping_unusable(p, keys.clone())
             .algorithms([Algorithm::EdDsa])
             .build()
             .unwrap();

@@ -156,7 +156,7 @@ fn every_code_is_reached() {
         run("malformed", &v, "abc");
         run("too_large", &v, &"a".repeat(16 * 1024 + 1));
         run("alg_not_allowed", &v, "eyJhbGciOiJub25lIn0.e30.");
-        let k1v = builder(p, JwkSet::new(vec![k1]))
+        let k1v = builder_keeping_unusable(p, JwkSet::new(vec![k1]))
             .algorithms([Algorithm::Es256K])
             .build()
             .unwrap();
@@ -184,7 +184,7 @@ fn every_code_is_reached() {
             &v,
             &mint(&*rs, &header(&*rs, Some("ps")), &good.to_string()),
         );
-        let hv = builder(p, JwkSet::new(vec![short]))
+        let hv = builder_keeping_unusable(p, JwkSet::new(vec![short]))
             .algorithms([Algorithm::Hs256])
             .build()
             .unwrap();

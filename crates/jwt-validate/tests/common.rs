@@ -97,6 +97,21 @@ pub fn builder(p: &'static Provider, keys: JwkSet) -> ValidatorBuilder {
         .clock(FixedClock::at_secs(NOW))
 }
 
+/// [`builder`] over `keys` as an explicit key source: `build` does not refuse a set with no
+/// usable key (`no_usable_keys`), so each token gets its key's own reason.
+pub fn builder_keeping_unusable(p: &'static Provider, keys: JwkSet) -> ValidatorBuilder {
+    Validator::builder()
+        .provider(p)
+        .key_source(jwt_validate::StaticKeys::from_jwks(
+            &keys,
+            p,
+            &Default::default(),
+        ))
+        .issuer(ISS)
+        .audience(AUD)
+        .clock(FixedClock::at_secs(NOW))
+}
+
 /// Flips one bit in the signature's first byte.
 pub fn tamper(token: &str) -> String {
     let dot = token.rfind('.').unwrap();

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use jwk_core::{Algorithm, JwkSet};
+use jwk_core::{Algorithm, Jwk, JwkSet};
 use jwt_validate::{
     ConfigError, FixedClock, KeySet, KeySource, Lookup, Policy, RefreshFuture, StaticKeys,
     Validator,
@@ -298,6 +298,45 @@ fn configuration_errors() {
         ),
         Err("forbidden_algorithm")
     );
+    // Static keys of which none is usable: refused, whether given as a document or imported.
+    assert_eq!(
+        code(Validator::builder().jwks(keys()).build()),
+        Err("no_usable_keys")
+    );
+    let weak =
+        JwkSet::parse(br#"{"keys":[{"kty":"oct","kid":"s","k":"c2hvcnQ"},{"kty":"XX"}]}"#).unwrap();
+    let e = Validator::builder().jwks(weak.clone()).build().unwrap_err();
+    assert_eq!(e.code(), "no_usable_keys");
+    match &e {
+        ConfigError::NoUsableKeys {
+            set_aside,
+            first_reason,
+        } => {
+            // The short secret (an import failure) and the unknown kty (a parse failure).
+            assert_eq!(*set_aside, 2);
+            assert!(
+                first_reason
+                    .as_deref()
+                    .is_some_and(|r| r.ends_with("(weak_key)")),
+                "{first_reason:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let imported = KeySet::from_jwks(&weak, jws_crypto::default_provider(), &Default::default());
+    assert_eq!(
+        code(Validator::builder().keys(imported).build()),
+        Err("no_usable_keys")
+    );
+    // One usable key is enough; the others stay aside with their reasons.
+    let mut mixed = weak;
+    mixed.keys.push(
+        Jwk::parse(
+            br#"{"kty":"oct","kid":"ok","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}"#,
+        )
+        .unwrap(),
+    );
+    assert_eq!(code(Validator::builder().jwks(mixed).build()), Ok(()));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use jwk_core::{Algorithm, JwkSet};
 use jws_crypto::Provider;
-use jwt_validate::{KeySet, Validator};
+use jwt_validate::{KeySet, StaticKeys, Validator};
 use serde_json::Value;
 
 use crate::common::providers;
@@ -26,7 +26,13 @@ fn only_known(value: &Value, known: &[&str], what: &str) {
 fn every_algorithm(set: &JwkSet, p: &'static Provider) -> Validator {
     Validator::builder()
         .provider(p)
-        .keys(KeySet::from_jwks(set, p, &Default::default()))
+        // A key source, not `keys`: a vector's set may hold no usable key, and the token must
+        // still get that key's reason.
+        .key_source(StaticKeys::new(KeySet::from_jwks(
+            set,
+            p,
+            &Default::default(),
+        )))
         .algorithms(Algorithm::SIGNATURE.iter().cloned())
         .build()
         .unwrap()
