@@ -178,14 +178,14 @@ impl Claims {
     pub fn parse(json: &[u8]) -> Result<Self, Error> {
         if let Some(claims) = core::str::from_utf8(json)
             .ok()
-            .and_then(crate::typed::flat_claims_borrowed)
+            .and_then(crate::claims_ref::flat_claims_borrowed)
         {
             return Ok(claims);
         }
         Self::parse_general(json)
     }
 
-    /// [`Self::parse`] without the flat fast path (`typed::flat`): the reference that path is
+    /// [`Self::parse`] without the flat fast path (`crate::flat`): the reference that path is
     /// tested and fuzzed against (through `test_util` with the `test-util` feature).
     pub(crate) fn parse_general(json: &[u8]) -> Result<Self, Error> {
         // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
@@ -212,9 +212,9 @@ impl Claims {
             column: e.utf8_error().valid_up_to(),
             message: "not UTF-8".into(),
         })?;
-        // The usual claims set takes the flat path (see `typed::flat`); the rest, and every
+        // The usual claims set takes the flat path (see `crate::flat`); the rest, and every
         // error, the general parser below.
-        let text = match crate::typed::flat_claims(text) {
+        let text = match crate::claims_ref::flat_claims(text) {
             Ok(claims) => return Ok(claims),
             Err(text) => text,
         };

@@ -39,11 +39,12 @@
 //!
 //! # One pass into the caller's type
 //! [`ClaimsRef::parse_into`] applies the same rules while deserializing the claims into the
-//! caller's type (which may borrow from the payload) and reading the registered claims, in
-//! one pass. The usual claims set (unescaped strings, non-negative integers, literals, arrays,
-//! objects) is read by a small strict deserializer of this crate; anything else, and every
-//! error, by the `serde_json`-based path, so the answer never depends on which path ran
-//! (tested differentially and fuzzed). [`Header::parse`] has the same kind of fast path for the
+//! caller's type (which may borrow from the payload) and reading the registered claims. The
+//! usual claims set (unescaped strings, non-negative integers, literals, arrays, objects) is
+//! read in one pass by a small strict deserializer of this crate; anything else, and every
+//! error, in two: the general strict parse, then `serde_json` over the text it checked
+//! ([`json::CheckedJson`]), so the answer never depends on which path ran (tested
+//! differentially and fuzzed). [`Header::parse`] has the same kind of fast path for the
 //! flat `{"alg","kid","typ","cty"}` header, and base64url decoding a SIMD one, each checked
 //! against the general code.
 //!
@@ -68,14 +69,15 @@ extern crate alloc;
 mod alg;
 pub mod b64;
 mod claims;
+mod claims_ref;
 mod error;
+mod flat;
 mod header;
 pub mod json;
 mod jwk;
 mod jwks;
 mod jws;
 mod thumbprint;
-mod typed;
 
 /// The general parsers without their fast paths: the references the fast paths are tested,
 /// fuzzed and benchmarked against. Not part of the API (feature `test-util`).
@@ -96,6 +98,7 @@ pub mod test_util {
 
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, Claims, NumericDate};
+pub use claims_ref::{AudienceRef, ClaimsRef};
 pub use error::{Error, Part};
 pub use header::{strip_application, Header, REGISTERED_NAMES};
 pub use jwk::{
@@ -103,7 +106,6 @@ pub use jwk::{
 };
 pub use jwks::{JwkSet, RejectedKey};
 pub use jws::{Compact, Limits, UnverifiedJws};
-pub use typed::{AudienceRef, ClaimsRef};
 
 /// `serde_json`'s value type, used for unregistered members.
 pub use serde_json::Value;

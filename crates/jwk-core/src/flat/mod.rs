@@ -19,8 +19,11 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{AudSeq, AudienceRef, ClaimsRef, CowStr, Registered, Scalar, ScalarDe};
+mod handoff;
+
+use self::handoff::{not_raw_value, AudSeq, CowStr, Registered, Scalar, ScalarDe};
 use crate::claims::NumericDate;
+use crate::claims_ref::{AudienceRef, ClaimsRef};
 use crate::json::{self, Names};
 
 /// "Not on this path": the general path decides.
@@ -251,7 +254,7 @@ impl<'a> Deserializer<'a> for TopDe<'_, '_, '_, 'a> {
         name: &'static str,
         visitor: V,
     ) -> R<V::Value> {
-        super::not_raw_value(name)?;
+        not_raw_value(name)?;
         visitor.visit_newtype_struct(self)
     }
 
@@ -482,7 +485,7 @@ impl<'a> Deserializer<'a> for Value<'_, 'a> {
         name: &'static str,
         visitor: V,
     ) -> R<V::Value> {
-        super::not_raw_value(name)?;
+        not_raw_value(name)?;
         visitor.visit_newtype_struct(self)
     }
 
