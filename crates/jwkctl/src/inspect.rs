@@ -36,6 +36,8 @@ struct Row {
     alg: Option<String>,
     key_use: Option<String>,
     crv: Option<String>,
+    /// The ML-DSA parameter set of an `AKP` key (RFC 9964), from its `alg`.
+    parameter_set: Option<String>,
     bits: Option<usize>,
     thumbprint: Option<String>,
     reason: Option<String>,
@@ -83,6 +85,7 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 alg: None,
                 key_use: None,
                 crv: None,
+                parameter_set: None,
                 bits: None,
                 thumbprint: None,
                 reason: Some(r.reason.to_string()),
@@ -119,6 +122,10 @@ fn rows(set: &JwkSet) -> Vec<Row> {
             crv: match &k.params {
                 KeyParams::Ec(e) => Some(e.crv.as_str().to_owned()),
                 KeyParams::Okp(o) => Some(o.crv.as_str().to_owned()),
+                _ => None,
+            },
+            parameter_set: match &k.params {
+                KeyParams::Akp(a) => Some(a.params.as_str().to_owned()),
                 _ => None,
             },
             bits: Some(k.bits()),
@@ -191,7 +198,8 @@ fn der_sequence_is_complete(der: &[u8]) -> bool {
 impl Row {
     /// The object in the contract's member order (serde_json's map would sort them).
     fn to_json(&self) -> String {
-        let members: [(&str, Value); 10] = [
+        // `parameter_set` came after the first contract: appended, so the order above holds.
+        let members: [(&str, Value); 11] = [
             ("index", json!(self.index)),
             ("kid", json!(self.kid)),
             ("kty", json!(self.kty)),
@@ -202,6 +210,7 @@ impl Row {
             ("thumbprint", json!(self.thumbprint)),
             ("usable", json!(self.reason.is_none())),
             ("reason", json!(self.reason)),
+            ("parameter_set", json!(self.parameter_set)),
         ];
         let inner: Vec<String> = members
             .iter()
@@ -219,7 +228,7 @@ fn table(rows: &[Row]) -> String {
         "KTY",
         "ALG",
         "USE",
-        "CRV",
+        "CRV/SET",
         "BITS",
         "THUMBPRINT",
         "STATUS",
@@ -232,7 +241,7 @@ fn table(rows: &[Row]) -> String {
             dash(&r.kty),
             dash(&r.alg),
             dash(&r.key_use),
-            dash(&r.crv),
+            dash(&r.crv.clone().or_else(|| r.parameter_set.clone())),
             r.bits.map_or_else(|| "-".into(), |b| b.to_string()),
             dash(&r.thumbprint),
             match &r.reason {
