@@ -1,0 +1,3 @@
+//! Criterion: the layer over validate_async (see README).
+
+fn main() {}

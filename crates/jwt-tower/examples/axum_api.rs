@@ -1,0 +1,3 @@
+//! An axum API protected by a remote JWKS.
+
+fn main() {}
