@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod gateway;
 mod input;
 mod inspect;
 mod issuer;
@@ -45,6 +46,8 @@ enum Command {
     Sign(issuer::sign::Args),
     /// Run the whole JWT Bearer flow on loopback, step by step (the README's demo).
     Demo(issuer::demo::Args),
+    /// Validating reverse proxy: forward requests with a valid bearer token to an upstream.
+    Gateway(Box<gateway::Args>),
     /// Load-test the token endpoint on loopback (used by `cargo xtask load`).
     #[command(hide = true)]
     Load(issuer::load::Args),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => issuer::keygen::run(args),
         Command::Sign(args) => issuer::sign::run(args),
         Command::Demo(args) => issuer::demo::run(args),
+        Command::Gateway(args) => gateway::run(*args),
         Command::Load(args) => issuer::load::run(args),
     }
 }

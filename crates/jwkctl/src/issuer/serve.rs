@@ -182,7 +182,7 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
