@@ -118,8 +118,16 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Checks the setup, binds, and serves on the current runtime.
     pub(crate) async fn start(args: &Args) -> Result<Gateway, String> {
+        Gateway::start_with_clock(args, None).await
+    }
+
+    /// [`Self::start`] with the validator reading `clock` (the demo's simulated time).
+    pub(crate) async fn start_with_clock(
+        args: &Args,
+        clock: Option<Arc<dyn jwt_validate::Clock>>,
+    ) -> Result<Gateway, String> {
         let upstream = Upstream::parse(&args.upstream)?;
-        let validator = validator(args).await?;
+        let validator = validator(args, clock).await?;
         let layer = JwtLayer::builder(validator)
             .realm("jwkctl-gateway")
             .require(|r| r.scopes(args.require_scope.iter().cloned()))
@@ -188,8 +196,14 @@ impl Gateway {
     }
 }
 
-async fn validator(args: &Args) -> Result<Validator, String> {
+async fn validator(
+    args: &Args,
+    clock: Option<Arc<dyn jwt_validate::Clock>>,
+) -> Result<Validator, String> {
     let mut b = Validator::builder();
+    if let Some(clock) = clock {
+        b = b.clock(SharedClock(clock));
+    }
     let mut issuers = args.iss.clone();
     if let Some(path) = &args.source.jwks {
         let set = crate::keys::read_file(path).map_err(|e| e.0)?;
@@ -252,6 +266,48 @@ async fn validator(args: &Args) -> Result<Validator, String> {
         b = b.algorithms(algs);
     }
     b.build().map_err(|e| format!("invalid options: {e}"))
+}
+
+/// A [`jwt_validate::Clock`] shared with its other holders.
+#[derive(Debug)]
+struct SharedClock(Arc<dyn jwt_validate::Clock>);
+
+impl jwt_validate::Clock for SharedClock {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+}
+
+/// A tiny API on 127.0.0.1 for the demo: answers 200 with the `sub` it read from
+/// `x-jwt-payload` (the gateway's verified payload). Stops when the handle is aborted.
+pub(crate) async fn demo_api() -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                    let sub = req
+                        .headers()
+                        .get(PAYLOAD_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|p| jwk_core::b64::decode(p, jwk_core::Part::Payload).ok())
+                        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+                        .and_then(|c| c["sub"].as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    Ok::<_, core::convert::Infallible>(Response::new(http_body_util::Full::new(
+                        Bytes::from(format!("hello {sub}")),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok((addr, task))
 }
 
 /// The upstream: scheme and authority, and a path prefix.
