@@ -14,9 +14,9 @@
 
 use core::convert::Infallible;
 use core::future::Future;
+use core::hint::black_box;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
-use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
