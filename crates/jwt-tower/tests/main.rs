@@ -9,4 +9,5 @@
 )]
 
 mod axum_app;
+mod grpc;
 mod support;
