@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod decode;
 mod gateway;
+mod gateway_load;
 mod input;
 mod inspect;
 mod issuer;
@@ -48,6 +49,9 @@ enum Command {
     Demo(issuer::demo::Args),
     /// Validating reverse proxy: forward requests with a valid bearer token to an upstream.
     Gateway(Box<gateway::Args>),
+    /// Load-test `jwkctl gateway` against its upstream on loopback.
+    #[command(hide = true)]
+    GatewayLoad(gateway_load::Args),
     /// Load-test the token endpoint on loopback (used by `cargo xtask load`).
     #[command(hide = true)]
     Load(issuer::load::Args),
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => issuer::sign::run(args),
         Command::Demo(args) => issuer::demo::run(args),
         Command::Gateway(args) => gateway::run(*args),
+        Command::GatewayLoad(args) => gateway_load::run(args),
         Command::Load(args) => issuer::load::run(args),
     }
 }
