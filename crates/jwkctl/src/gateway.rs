@@ -27,6 +27,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use jwk_core::Algorithm;
+use jwks_fetch::{DiscoveryKind, FetchConfig, RemoteJwks};
 use jwt_tower::{Claims, JwtLayer, PayloadSegment};
 use jwt_validate::Validator;
 use tower_layer::Layer as _;
@@ -219,12 +220,7 @@ async fn validator(
             }
             (None, None) => return Err("one of --jwks, --jwks-url, --discovery is needed".into()),
         };
-        let source = crate::issuer::remote_jwks(
-            location,
-            args.ca_file.as_deref(),
-            args.allow_http,
-            discovery,
-        )?;
+        let source = remote(location, args, discovery)?;
         // Keys before the first request: a wrong URL is reported now, not as 503s later.
         if let Err(e) = source.load().await {
             tracing::warn!(
@@ -266,6 +262,23 @@ async fn validator(
         b = b.algorithms(algs);
     }
     b.build().map_err(|e| format!("invalid options: {e}"))
+}
+
+/// The remote key source of `--jwks-url` / `--discovery`, errors in the CLI's words.
+fn remote(location: &str, args: &Args, discovery: bool) -> Result<RemoteJwks, String> {
+    let mut fetch = FetchConfig::default().with_allow_http_loopback(args.allow_http);
+    if let Some(ca) = &args.ca_file {
+        fetch = fetch.with_ca_file(ca);
+    }
+    let builder = if discovery {
+        RemoteJwks::discover(location, DiscoveryKind::OpenId)
+    } else {
+        RemoteJwks::builder(location)
+    };
+    builder
+        .fetch_config(fetch)
+        .build()
+        .map_err(|e| format!("{location}: {}", crate::keys::fetch_error(&e)))
 }
 
 /// A [`jwt_validate::Clock`] shared with its other holders.
@@ -776,6 +789,14 @@ pub(crate) mod tests {
         let mut a = args("127.0.0.1:0", "https://x", "http://127.0.0.1:1/j", "i");
         let e = Gateway::start(&a).await.err().unwrap();
         assert!(e.contains("only http:// upstreams"), "{e}");
+        a.upstream = format!("http://{}", up.addr);
+        a.allow_http = false;
+        let e = Gateway::start(&a).await.err().unwrap();
+        assert!(
+            e.contains("--allow-http") && e.contains("insecure_url"),
+            "{e}"
+        );
+        a.allow_http = true;
         a.upstream = format!("http://{}", up.addr);
         a.iss.clear();
         let e = Gateway::start(&a).await.err().unwrap();
