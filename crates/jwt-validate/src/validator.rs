@@ -577,8 +577,7 @@ impl Validator {
                 .err()
                 .map_or(Error::BadSignature, |m| m.error));
         }
-        self.verify_signature(prepared, &set)
-            .map_err(|m| m.error)?;
+        self.verify_signature(prepared, &set).map_err(|m| m.error)?;
         Ok(set)
     }
 

@@ -423,7 +423,9 @@ fn validate_async_as_refreshes_and_types_in_one_pass() {
         // The same codes as the untyped path, in the same order.
         let bad = tamper(&token);
         assert_eq!(
-            block_on(v.validate_async_as::<Mine>(&bad)).unwrap_err().code(),
+            block_on(v.validate_async_as::<Mine>(&bad))
+                .unwrap_err()
+                .code(),
             block_on(v.validate_async(&bad)).unwrap_err().code(),
         );
         let mut expired = good_claims();
@@ -431,7 +433,9 @@ fn validate_async_as_refreshes_and_types_in_one_pass() {
         expired["iat"] = json!(NOW - 7200);
         let t = mint(&*key, &header(&*key, Some("k")), &expired.to_string());
         assert_eq!(
-            block_on(v.validate_async_as::<Mine>(&t)).unwrap_err().code(),
+            block_on(v.validate_async_as::<Mine>(&t))
+                .unwrap_err()
+                .code(),
             "expired"
         );
         // A type the claims do not fit: `malformed`, after the policy passed.
