@@ -10,4 +10,5 @@
 
 mod axum_app;
 mod grpc;
+mod spans;
 mod support;
