@@ -305,13 +305,13 @@ fn resolve(mut policy: Policy, provider: &'static Provider) -> Result<Policy, Co
             }
         }
         None => {
-            policy.algorithms = Some(
-                Algorithm::SIGNATURE
-                    .iter()
-                    .filter(|a| !a.is_symmetric() && provider.supports(a))
-                    .cloned()
-                    .collect(),
-            );
+            let (supported, lacking) = Algorithm::SIGNATURE
+                .iter()
+                .filter(|a| !a.is_symmetric())
+                .cloned()
+                .partition(|a| provider.supports(a));
+            policy.algorithms = Some(supported);
+            policy.backend_lacks = (lacking, provider.name);
         }
     }
     if policy.allowed().is_empty() {
