@@ -44,6 +44,7 @@
 //!   validation once the token's header has been seen on this thread.
 //! - [`Validator::validate_async`]: the same, asking the [`KeySource`] to refresh when the
 //!   token's `kid` is unknown (`jwks-fetch` decides about cooldowns and single flight).
+//!   [`Validator::validate_async_as`] is its typed form (one strict pass, as `validate_as`).
 //! - [`Validator::verify_jws`]: a JWS whose payload is not a claims set (header policy, key
 //!   selection and signature only).
 //! - Opt-in [`ValidatorBuilder::verified_token_cache`]: a token seen before skips its
