@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 use arc_swap::ArcSwapOption;
 use jwk_core::JwkSet;
 use jws_crypto::{KeyPolicy, Provider};
-use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError};
+use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::clock::{Clock, SystemClock};
@@ -739,7 +739,7 @@ impl Inner {
                     }
                     Ok(l.keys.clone())
                 }
-                None => Err(SourceError::new("no keys held")),
+                None => Err(SourceError::new(SourceErrorKind::NotLoaded, "no keys held")),
             },
             Err(e) => {
                 let st = self.lock();
@@ -756,7 +756,7 @@ impl Inner {
             Some(l) => Ok(l.keys.clone()),
             None => Err(match &st.last_error {
                 Some(e) => source_error(e, None),
-                None => SourceError::new("no keys held"),
+                None => SourceError::new(SourceErrorKind::NotLoaded, "no keys held"),
             }),
         }
     }
@@ -1087,20 +1087,51 @@ async fn wait(mut rx: watch::Receiver<Outcome>) -> Result<(), FetchError> {
     }
 }
 
+/// The source is backing off after failures: `backoff`, with the last failure as the cause.
 fn unavailable(st: &State, retry_in: Duration) -> SourceError {
-    match &st.last_error {
-        Some(e) => source_error(e, Some(retry_in)),
-        None => SourceError {
-            message: "JWKS fetch backing off".into(),
-            retry_after: Some(retry_in),
+    let err = SourceError::new(
+        SourceErrorKind::Backoff,
+        match &st.last_error {
+            Some(e) => format!("JWKS fetch backing off after: {e} ({})", e.code()),
+            None => "JWKS fetch backing off".into(),
         },
+    )
+    .with_retry_after(Some(retry_in));
+    match &st.last_error {
+        Some(e) => err.with_source(e.clone()),
+        None => err,
     }
 }
 
-fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
-    SourceError {
-        message: format!("{} ({})", e, e.code()),
-        retry_after: retry.or(e.retry_after()),
+/// A fetch failure as the validator sees it: its kind, its text, and the [`FetchError`] itself
+/// as the cause.
+pub(crate) fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
+    SourceError::new(source_kind(e), format!("{e} ({})", e.code()))
+        .with_retry_after(retry.or(e.retry_after()))
+        .with_source(e.clone())
+}
+
+/// Which [`SourceErrorKind`] a [`FetchError`] is.
+pub(crate) fn source_kind(e: &FetchError) -> SourceErrorKind {
+    match e {
+        FetchError::Connect { .. }
+        | FetchError::Http { .. }
+        | FetchError::Redirect { .. }
+        | FetchError::Runtime => SourceErrorKind::FetchFailed,
+        FetchError::Timeout { .. } => SourceErrorKind::Timeout,
+        FetchError::HttpStatus { .. } => SourceErrorKind::HttpStatus,
+        FetchError::RateLimited { .. } => SourceErrorKind::RateLimited,
+        FetchError::ContentType { .. }
+        | FetchError::Document { .. }
+        | FetchError::IssuerMismatch { .. }
+        | FetchError::Metadata { .. }
+        | FetchError::NoUsableKeys { .. }
+        | FetchError::TooLarge { .. }
+        | FetchError::TooManyKeys { .. } => SourceErrorKind::InvalidDocument,
+        FetchError::Tls { .. } => SourceErrorKind::Tls,
+        FetchError::CaFile { .. }
+        | FetchError::InsecureUrl { .. }
+        | FetchError::InvalidUrl { .. } => SourceErrorKind::Config,
     }
 }
 

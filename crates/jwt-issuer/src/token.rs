@@ -350,10 +350,10 @@ impl TokenService {
         let verified = match trusted.validator.validate_async(assertion).await {
             Ok(v) => v,
             Err(jwt_validate::Error::JwksUnavailable(e)) => {
-                tracing::warn!(issuer = %iss, error = %e.message, "issuer keys unavailable");
+                tracing::warn!(issuer = %iss, code = e.code(), error = %e, "issuer keys unavailable");
                 return Err(Refusal::Unavailable {
                     retry_after: e
-                        .retry_after
+                        .retry_after()
                         .unwrap_or(DEFAULT_RETRY_AFTER)
                         .clamp(Duration::from_secs(1), Duration::from_secs(300)),
                     description: "the assertion issuer's keys cannot be fetched now; retry later"

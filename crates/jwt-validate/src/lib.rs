@@ -100,7 +100,8 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{ConfigError, Error};
 pub use policy::Policy;
 pub use source::{
-    ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, StaticKeys,
+    ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind,
+    StaticKeys,
 };
 pub use validator::{Validator, ValidatorBuilder, Verified, VerifiedJws};
 
