@@ -83,8 +83,10 @@
 //!   [`Stats::last_diff`] and in the [`Event`]s of [`RemoteJwks::subscribe`].
 //! - Several issuers: one [`RemoteJwks`] per issuer, each with its own cache and [`Stats`],
 //!   routed by `jwt_validate::ValidatorBuilder::route`.
-//! - Time comes from a [`Clock`]; tests use [`ManualClock`] to step through TTLs, cooldowns
-//!   and backoff without sleeping.
+//! - Time comes from `jwt-validate`'s [`Clock`](jwt_validate::Clock), the same clock a
+//!   validator and an issuer read; the background refresher sleeps on it through
+//!   [`SleepClock`]. Tests use `jwt_validate::ManualClock` (feature `test-util`) to step
+//!   through TTLs, cooldowns and backoff without sleeping.
 //!
 //! # Why a hand-driven `hyper::client::conn::http1` per request
 //! JWKS fetches are rare (minutes apart) and go to one host, so a connection pool buys nothing
@@ -101,6 +103,7 @@
 //! - `ring`: rustls and `jws-crypto` on ring. Neither is a compile error. The TLS provider is
 //!   chosen by the compiler and passed to rustls explicitly, never read from rustls's
 //!   process-wide default (which panics when ambiguous).
+//! - `test-util`: [`SleepClock`] for `jwt_validate::ManualClock` (tests and demos).
 //!
 //! # Dependencies
 //! - `hyper` (client, http1), `hyper-util` (`TokioIo` only), `http`, `http-body-util`, `bytes`:
@@ -123,7 +126,7 @@ mod remote;
 mod url;
 
 pub use caching::Freshness;
-pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use clock::{Sleep, SleepClock};
 pub use config::{FetchConfig, RedirectPolicy};
 pub use diff::KeySetDiff;
 pub use error::FetchError;

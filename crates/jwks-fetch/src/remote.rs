@@ -12,11 +12,12 @@ use jws_crypto::{KeyPolicy, Provider};
 use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{system_now, SleepClock};
 use crate::config::FetchConfig;
 use crate::diff::KeySetDiff;
 use crate::error::FetchError;
 use crate::fetch::{Conditional, DiscoveryKind, Fetcher, JwksResponse};
+use jwt_validate::SystemClock;
 
 /// How the cache behaves. Each field's default is in its doc.
 #[derive(Debug, Clone)]
@@ -265,7 +266,7 @@ pub struct RemoteJwksBuilder {
     location: Location,
     fetch: FetchConfig,
     cache: CacheConfig,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     provider: Option<&'static Provider>,
     key_policy: KeyPolicy,
     runtime: Option<tokio::runtime::Handle>,
@@ -282,9 +283,11 @@ impl RemoteJwksBuilder {
         self.cache = cfg;
         self
     }
-    /// The clock. Default [`SystemClock`].
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    /// The clock: `jwt-validate`'s [`jwt_validate::Clock`] plus sleeping ([`SleepClock`]).
+    /// Pass an `Arc` to share one clock with a validator or an issuer. Default
+    /// [`SystemClock`].
+    pub fn clock(mut self, clock: impl SleepClock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
     /// The crypto backend keys are imported with. Default [`jws_crypto::default_provider`].
@@ -324,7 +327,7 @@ impl RemoteJwksBuilder {
         }
         let mut seed = core::hash::BuildHasher::hash_one(
             &std::collections::hash_map::RandomState::new(),
-            self.clock.system_now(),
+            system_now(&*self.clock),
         );
         seed |= 1;
         let inner = Arc::new(Inner {
@@ -378,7 +381,7 @@ impl RemoteJwks {
         // The hot path: one `ArcSwap` load and one reference count, as `StaticKeys` has.
         let guard = self.inner.current.load();
         let loaded = guard.as_ref()?;
-        if self.inner.clock.now() > loaded.unusable_after {
+        if self.inner.clock.monotonic() > loaded.unusable_after {
             return None;
         }
         Some(loaded.keys.clone())
@@ -417,7 +420,7 @@ impl RemoteJwks {
     /// nothing was due.
     pub async fn tick(&self) -> Option<Result<(), FetchError>> {
         let due = self.inner.next_due()?;
-        if self.inner.clock.now() < due {
+        if self.inner.clock.monotonic() < due {
             return None;
         }
         Some(self.inner.clone().fetch(Kind::Scheduled).await)
@@ -426,7 +429,7 @@ impl RemoteJwks {
     /// Time until the next scheduled refresh (zero when due); `None` while a fetch runs.
     pub fn next_refresh_in(&self) -> Option<Duration> {
         let due = self.inner.next_due()?;
-        Some(due.saturating_duration_since(self.inner.clock.now()))
+        Some(due.saturating_duration_since(self.inner.clock.monotonic()))
     }
 
     /// Counters and state.
@@ -604,7 +607,7 @@ struct Inner {
     provider: &'static Provider,
     key_policy: KeyPolicy,
     cfg: CacheConfig,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     runtime: tokio::runtime::Handle,
     current: ArcSwapOption<Loaded>,
     state: Mutex<State>,
@@ -631,14 +634,14 @@ impl Inner {
     fn usable(&self) -> Option<Arc<Loaded>> {
         let guard = self.current.load();
         let loaded = guard.as_ref()?;
-        if self.clock.now() > loaded.unusable_after {
+        if self.clock.monotonic() > loaded.unusable_after {
             return None;
         }
         Some(loaded.clone())
     }
 
     fn health(&self) -> Health {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         match self.current.load().as_ref() {
             Some(l) if now <= l.expires_at => Health::Fresh,
             Some(l) if now <= l.unusable_after => Health::Stale,
@@ -651,7 +654,7 @@ impl Inner {
         if st.flight.is_some() {
             return None;
         }
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         let base = match self.current.load().as_ref() {
             Some(l) => l.refresh_at,
             None => now,
@@ -678,7 +681,7 @@ impl Inner {
             }
             let rx = {
                 let mut st = self.lock();
-                let now = self.clock.now();
+                let now = self.clock.monotonic();
                 match &st.flight {
                     Some(f) => {
                         joined_other = f.kind == Kind::Scheduled;
@@ -732,7 +735,7 @@ impl Inner {
                 Some(l) => {
                     if let Some(k) = kid {
                         if !l.keys.contains_kid(k) {
-                            let until = later(self.clock.now(), self.cfg.negative_ttl);
+                            let until = later(self.clock.monotonic(), self.cfg.negative_ttl);
                             let mut st = self.lock();
                             st.negative.insert(k, until, self.cfg.negative_capacity);
                         }
@@ -745,7 +748,7 @@ impl Inner {
                 let st = self.lock();
                 let retry = st
                     .retry_at
-                    .map(|r| r.saturating_duration_since(self.clock.now()));
+                    .map(|r| r.saturating_duration_since(self.clock.monotonic()));
                 Err(source_error(&e, retry))
             }
         }
@@ -830,8 +833,8 @@ impl Inner {
         kind: Kind,
         result: Result<JwksResponse, FetchError>,
     ) -> Result<(), FetchError> {
-        let now = self.clock.now();
-        let sys = self.clock.system_now();
+        let now = self.clock.monotonic();
+        let sys = system_now(&*self.clock);
         let old = self.current.load_full();
         let result = result.and_then(|resp| match resp {
             JwksResponse::Fetched(f) => {
@@ -1014,7 +1017,7 @@ impl Inner {
     }
 
     fn stats_locked(&self, st: &State) -> Stats {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         let current = self.current.load();
         let loaded = current.as_ref();
         Stats {
@@ -1138,7 +1141,7 @@ pub(crate) fn source_kind(e: &FetchError) -> SourceErrorKind {
 async fn background(
     weak: Weak<Inner>,
     wake: Arc<Notify>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     stop: Arc<Notify>,
 ) {
     loop {
@@ -1159,7 +1162,7 @@ async fn background(
         let Some(due) = inner.next_due() else {
             continue;
         };
-        if inner.clock.now() >= due {
+        if inner.clock.monotonic() >= due {
             let _ = inner.fetch(Kind::Scheduled).await;
         }
     }

@@ -183,8 +183,8 @@ impl KeyManagerBuilder {
     }
 
     /// Where "now" comes from. Default: the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 

@@ -69,6 +69,7 @@
 //!   keys).
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
 //!   place RSA PKCS#8 files in the key directory).
+//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos).
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
@@ -97,7 +98,9 @@ mod token;
 mod x5c;
 
 pub use client::{form_encode, ClientError, LoopbackClient, Reply};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
@@ -110,4 +113,4 @@ pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
     TOKEN_PATH,
 };
-pub use token::{SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};
+pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};

@@ -179,7 +179,7 @@ impl TokenServiceBuilder {
                 .issuer(t.issuer.clone())
                 .require("sub")
                 .leeway(self.leeway)
-                .clock(SharedClock(clock.clone()))
+                .clock(clock.clone())
                 // RFC 7523 assertions are small; 16 KiB bounds the work per request.
                 .limits(Limits::default());
             b = match &t.audience {
@@ -500,15 +500,4 @@ impl TokenService {
 
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// A shared clock that is itself a [`Clock`], for builders that take a clock by value
-/// (`jwt_validate::ValidatorBuilder::clock`): every holder reads the same time.
-#[derive(Debug, Clone)]
-pub struct SharedClock(pub Arc<dyn Clock>);
-
-impl Clock for SharedClock {
-    fn now(&self) -> Duration {
-        self.0.now()
-    }
 }

@@ -215,7 +215,8 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Where "now" comes from. Default: [`SystemClock`].
+    /// Where "now" comes from. Default: [`SystemClock`]. Pass an `Arc<C>` (or an
+    /// `Arc<dyn Clock>`) to share one clock with other builders.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self

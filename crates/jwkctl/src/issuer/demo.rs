@@ -7,7 +7,7 @@ use std::sync::Arc;
 use jwk_core::Algorithm;
 use jwt_issuer::{
     Clock as _, KeyManager, Listener, LoopbackClient, ManualClock, RunningServer, Schedule,
-    ServerOptions, SharedClock, TokenService, TrustedIssuer, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+    ServerOptions, TokenService, TrustedIssuer, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
 };
 use jwt_validate::Validator;
 use serde_json::{json, Value};
@@ -226,7 +226,7 @@ impl Demo {
             .issuer(svc.url.clone())
             .audience(svc.url.clone())
             .typ("at+jwt")
-            .clock(SharedClock(clock.clone()))
+            .clock(clock.clone())
             .build()
             .map_err(|e| e.to_string())?;
         let first_kid = match validator.validate_async(&first_token).await {
