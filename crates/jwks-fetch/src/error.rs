@@ -103,6 +103,13 @@ pub enum FetchError {
         /// What rustls said.
         reason: Box<str>,
     },
+    /// The TLS settings cannot be used together ([`crate::FetchConfig::tls_config`] with
+    /// extra roots, CA files or a provider), or the TLS provider offers no usable protocol
+    /// version.
+    TlsConfig {
+        /// What is wrong and how to fix it.
+        reason: Box<str>,
+    },
     /// The body is larger than the limit (counted while streaming).
     TooLarge {
         /// The limit in bytes.
@@ -137,6 +144,7 @@ impl FetchError {
             FetchError::Runtime => "no_runtime",
             FetchError::Timeout { .. } => "timeout",
             FetchError::Tls { .. } => "tls",
+            FetchError::TlsConfig { .. } => "tls_config",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::TooManyKeys { .. } => "too_many_keys",
         }
@@ -215,6 +223,7 @@ impl fmt::Display for FetchError {
                 write!(f, "{phase} timed out after {} ms", limit.as_millis())
             }
             FetchError::Tls { reason } => write!(f, "TLS failed: {reason}"),
+            FetchError::TlsConfig { reason } => write!(f, "unusable TLS settings: {reason}"),
             FetchError::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
             FetchError::TooManyKeys { count, limit } => {
                 write!(f, "JWK Set has {count} keys, limit {limit}")
@@ -274,6 +283,7 @@ mod tests {
                 limit: Duration::ZERO,
             },
             FetchError::Tls { reason: "".into() },
+            FetchError::TlsConfig { reason: "".into() },
             FetchError::TooLarge { limit: 1 },
             FetchError::TooManyKeys { count: 2, limit: 1 },
         ];
@@ -297,6 +307,7 @@ mod tests {
                 "no_runtime",
                 "timeout",
                 "tls",
+                "tls_config",
                 "too_large",
                 "too_many_keys"
             ]

@@ -109,9 +109,38 @@ pub struct ProviderMetadata {
 }
 
 impl Fetcher {
-    /// Builds the TLS configuration: web PKI roots (unless turned off), extra DER roots, and
-    /// the certificates of each PEM file in `ca_files`.
+    /// Builds the TLS configuration: [`FetchConfig::tls_config`] as given, or the web PKI
+    /// roots (unless turned off), extra DER roots and the certificates of each PEM file in
+    /// `ca_files`, on [`FetchConfig::tls_provider`] (default `jws_crypto::tls_provider()`).
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+        let tls = match &cfg.tls_config {
+            Some(given) => {
+                if !cfg.extra_roots.is_empty()
+                    || !cfg.ca_files.is_empty()
+                    || cfg.tls_provider.is_some()
+                {
+                    return Err(FetchError::TlsConfig {
+                        reason: "a tls_config replaces extra roots, CA files and the TLS \
+                                 provider: put them in that configuration instead"
+                            .into(),
+                    });
+                }
+                let mut config = rustls::ClientConfig::clone(given);
+                config.alpn_protocols.clear();
+                config
+            }
+            None => Self::tls_from_roots(&cfg)?,
+        };
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                cfg,
+                tls: Arc::new(tls),
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    fn tls_from_roots(cfg: &FetchConfig) -> Result<rustls::ClientConfig, FetchError> {
         let mut roots = rustls::RootCertStore::empty();
         if cfg.web_pki_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -140,20 +169,17 @@ impl Fetcher {
                 return Err(ca_err("no CERTIFICATE block found".into()));
             }
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls_provider()))
+        let provider = cfg
+            .tls_provider
+            .clone()
+            .unwrap_or_else(jws_crypto::tls_provider);
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| FetchError::Tls {
-                reason: e.to_string().into(),
+            .map_err(|e| FetchError::TlsConfig {
+                reason: format!("the TLS provider cannot be used: {e}").into(),
             })?
             .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Fetcher {
-            inner: Arc::new(Inner {
-                cfg,
-                tls: Arc::new(tls),
-                requests: AtomicU64::new(0),
-            }),
-        })
+            .with_no_client_auth())
     }
 
     /// The configuration.

@@ -45,6 +45,9 @@
 //! - HTTPS through rustls with the web PKI roots, plus trust anchors from PEM files
 //!   (`--ca-file`); plain http only for loopback hosts and only with
 //!   [`FetchConfig::allow_http_loopback`] (the resolved addresses must be loopback too).
+//! - TLS is injectable: [`FetchConfig::tls_provider`] (a FIPS or restricted rustls
+//!   `CryptoProvider`) with the trust anchors above, or a whole rustls `ClientConfig` in
+//!   [`FetchConfig::tls_config`] (platform verifier, private CA set, client certificates).
 //! - Bounds: connect timeout (2 s: DNS, TCP and TLS), one deadline over the whole request
 //!   (5 s: redirects, headers and body, so a slow drip ends there and not per read), body size
 //!   counted while streaming (512 KiB; a larger `Content-Length` fails before reading), keys
@@ -101,8 +104,9 @@
 //! - `aws-lc-rs` (default): rustls and `jws-crypto` on aws-lc-rs; the TLS provider used when
 //!   both are compiled in.
 //! - `ring`: rustls and `jws-crypto` on ring. Neither is a compile error. The TLS provider is
-//!   chosen by the compiler and passed to rustls explicitly, never read from rustls's
-//!   process-wide default (which panics when ambiguous).
+//!   chosen by the compiler (`jws_crypto::tls_provider`, the one helper `jwt-issuer` uses too)
+//!   and passed to rustls explicitly, never read from rustls's process-wide default (which
+//!   panics when ambiguous).
 //! - `test-util`: [`SleepClock`] for `jwt_validate::ManualClock` (tests and demos).
 //!
 //! # Dependencies
@@ -141,13 +145,3 @@ use jwt_validate::{KeySet, KeySource};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!("jwks-fetch needs a TLS crypto provider: enable `aws-lc-rs` or `ring`");
-
-/// The rustls crypto provider: aws-lc-rs when compiled in, else ring. Chosen by the compiler,
-/// never read from rustls's process-wide default, so it cannot panic at run time.
-fn tls_provider() -> rustls::crypto::CryptoProvider {
-    #[cfg(feature = "aws-lc-rs")]
-    let p = rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    let p = rustls::crypto::ring::default_provider();
-    p
-}

@@ -1134,7 +1134,8 @@ pub(crate) fn source_kind(e: &FetchError) -> SourceErrorKind {
         FetchError::Tls { .. } => SourceErrorKind::Tls,
         FetchError::CaFile { .. }
         | FetchError::InsecureUrl { .. }
-        | FetchError::InvalidUrl { .. } => SourceErrorKind::Config,
+        | FetchError::InvalidUrl { .. }
+        | FetchError::TlsConfig { .. } => SourceErrorKind::Config,
     }
 }
 

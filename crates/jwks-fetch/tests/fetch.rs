@@ -1,6 +1,7 @@
 //! One fetch at a time: TLS, limits, media types, documents, redirects, status codes,
 //! conditional requests, discovery. Each asserts the outcome and the requests the server got.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwks_fetch::{
@@ -64,6 +65,57 @@ async fn tls_with_test_ca_from_pem_file() {
     let missing = FetchConfig::default().with_ca_file(dir.join("missing.pem"));
     assert_eq!(code(Fetcher::new(missing)), "ca_file");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tls_client_config_and_crypto_provider_are_injectable() {
+    let pki = Pki::new();
+    let key = TestKey::new("k1");
+    let doc = jwks(&[&key]);
+    let server = Server::tls(
+        pki.server(&["localhost"], false),
+        handler(move |_, _| json(doc.clone())),
+    )
+    .await;
+    let url = server.url("/jwks");
+    let provider = || rustls::crypto::aws_lc_rs::default_provider();
+
+    // A whole client configuration (here: a private CA set), with the web PKI roots still on
+    // by default: the given configuration replaces them.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der.clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let cfg = FetchConfig::default().with_tls_config(Arc::new(client));
+    let fetched = fetch_once(&url, &cfg).await.unwrap();
+    assert_eq!(fetched.jwks.keys[0].kid.as_deref(), Some("k1"));
+    assert_eq!(server.hits(), 1);
+    // Combined with roots, CA files or a provider it is refused, before any request.
+    for mixed in [
+        cfg.clone().with_root(pki.ca_der.clone()),
+        cfg.clone().with_ca_file("ca.pem"),
+        cfg.clone().with_tls_provider(Arc::new(provider())),
+    ] {
+        assert_eq!(code(Fetcher::new(mixed)), "tls_config");
+    }
+
+    // A crypto provider (a FIPS build, fewer suites) with the usual trust anchors: used.
+    let mut tls13_only = provider();
+    tls13_only
+        .cipher_suites
+        .retain(|s| s.version() == &rustls::version::TLS13);
+    let cfg = pki.fetch_config().with_tls_provider(Arc::new(tls13_only));
+    assert!(fetch_once(&url, &cfg).await.is_ok());
+    assert_eq!(server.hits(), 2);
+    // One that offers no suite at all cannot be used: refused as a setting, no request sent.
+    let mut empty = provider();
+    empty.cipher_suites.clear();
+    let cfg = pki.fetch_config().with_tls_provider(Arc::new(empty));
+    assert_eq!(code(Fetcher::new(cfg)), "tls_config");
+    assert_eq!(server.hits(), 2);
 }
 
 #[tokio::test]

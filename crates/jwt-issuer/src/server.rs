@@ -294,7 +294,7 @@ impl TlsFiles {
         }
         let key = PrivateKeyDer::from_pem_file(&self.key)
             .map_err(|e| tls(format!("{}: {e}", self.key.display())))?;
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(tls_provider()))
+        let mut config = rustls::ServerConfig::builder_with_provider(jws_crypto::tls_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls(e.to_string()))?
             .with_no_client_auth()
@@ -303,16 +303,6 @@ impl TlsFiles {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
-}
-
-/// The rustls crypto provider: aws-lc-rs when compiled in, else ring. Chosen by the compiler,
-/// never read from rustls's process-wide default, so it cannot panic at run time.
-fn tls_provider() -> rustls::crypto::CryptoProvider {
-    #[cfg(feature = "aws-lc-rs")]
-    let p = rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    let p = rustls::crypto::ring::default_provider();
-    p
 }
 
 type Resp = Response<Full<Bytes>>;
