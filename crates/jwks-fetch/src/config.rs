@@ -112,7 +112,8 @@ impl FetchConfig {
         self.extra_roots.push(der);
         self
     }
-    /// Adds a PEM file of trust anchors (read by [`crate::Fetcher::new`]).
+    /// Adds a PEM file of trust anchors (read when the fetcher is built: [`crate::fetch_once`],
+    /// [`crate::RemoteJwksBuilder::build`]).
     pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_files.push(path.into());
         self

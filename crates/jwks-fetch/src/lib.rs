@@ -41,7 +41,7 @@
 //! ```
 //!
 //! # Behaviour
-//! Fetching ([`Fetcher`], [`FetchConfig`]):
+//! Fetching ([`fetch_once`], [`FetchConfig`]):
 //! - HTTPS through rustls with the web PKI roots, plus trust anchors from PEM files
 //!   (`--ca-file`); plain http only for loopback hosts and only with
 //!   [`FetchConfig::allow_http_loopback`] (the resolved addresses must be loopback too).
@@ -129,14 +129,12 @@ mod fetch;
 mod remote;
 mod url;
 
-pub use caching::Freshness;
 pub use clock::{Sleep, SleepClock};
 pub use config::{FetchConfig, RedirectPolicy};
 pub use diff::KeySetDiff;
 pub use error::FetchError;
 pub use fetch::{
-    discover_once, discovery_url, fetch_once, Conditional, DiscoveryKind, Fetched, Fetcher,
-    JwksResponse, ProviderMetadata, JWKS_MEDIA_TYPES,
+    discover_once, fetch_once, DiscoveryKind, Fetched, ProviderMetadata, JWKS_MEDIA_TYPES,
 };
 pub use remote::{CacheConfig, Event, Health, RemoteJwks, RemoteJwksBuilder, Stats};
 
