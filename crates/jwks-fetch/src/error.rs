@@ -3,6 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use jwt_validate::{SourceError, SourceErrorKind};
+
 /// Why keys could not be fetched. `code()` values are stable (scripts and `jwkctl` print them):
 /// never rename one. Callers match on `code()` or on variants, never on `Display` text.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +235,39 @@ impl fmt::Display for FetchError {
 }
 
 impl core::error::Error for FetchError {}
+
+/// A fetch failure as the validator sees it: its kind, its text, and the [`FetchError`] itself
+/// as the cause.
+pub(crate) fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
+    SourceError::new(source_kind(e), format!("{e} ({})", e.code()))
+        .with_retry_after(retry.or(e.retry_after()))
+        .with_source(e.clone())
+}
+
+/// Which [`SourceErrorKind`] a [`FetchError`] is.
+pub(crate) fn source_kind(e: &FetchError) -> SourceErrorKind {
+    match e {
+        FetchError::Connect { .. }
+        | FetchError::Http { .. }
+        | FetchError::Redirect { .. }
+        | FetchError::Runtime => SourceErrorKind::FetchFailed,
+        FetchError::Timeout { .. } => SourceErrorKind::Timeout,
+        FetchError::HttpStatus { .. } => SourceErrorKind::HttpStatus,
+        FetchError::RateLimited { .. } => SourceErrorKind::RateLimited,
+        FetchError::ContentType { .. }
+        | FetchError::Document { .. }
+        | FetchError::IssuerMismatch { .. }
+        | FetchError::Metadata { .. }
+        | FetchError::NoUsableKeys { .. }
+        | FetchError::TooLarge { .. }
+        | FetchError::TooManyKeys { .. } => SourceErrorKind::InvalidDocument,
+        FetchError::Tls { .. } => SourceErrorKind::Tls,
+        FetchError::CaFile { .. }
+        | FetchError::InsecureUrl { .. }
+        | FetchError::InvalidUrl { .. }
+        | FetchError::TlsConfig { .. } => SourceErrorKind::Config,
+    }
+}
 
 #[cfg(test)]
 mod tests {
