@@ -347,6 +347,39 @@ mod tests {
                 "too_many_keys"
             ]
         );
+        // Through the validator, each is one of jwt-validate's source-error kinds, with the
+        // fetch error kept as the cause.
+        let kinds: Vec<&str> = all.iter().map(|e| source_kind(e).code()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "config",
+                "fetch_failed",
+                "invalid_document",
+                "invalid_document",
+                "fetch_failed",
+                "http_status",
+                "config",
+                "config",
+                "invalid_document",
+                "invalid_document",
+                "invalid_document",
+                "rate_limited",
+                "fetch_failed",
+                "fetch_failed",
+                "timeout",
+                "tls",
+                "config",
+                "invalid_document",
+                "invalid_document"
+            ]
+        );
+        for e in &all {
+            let se = source_error(e, None);
+            let cause =
+                core::error::Error::source(&se).and_then(|c| c.downcast_ref::<FetchError>());
+            assert_eq!(cause, Some(e));
+        }
         let mut dedup = codes.clone();
         dedup.sort_unstable();
         dedup.dedup();
