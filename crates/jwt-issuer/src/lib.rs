@@ -37,18 +37,36 @@
 //!
 //! # Pieces
 //! - [`KeyManager`]: keys per algorithm (RS256, PS256, RS384/512, PS384/512, ES256, ES384,
-//!   EdDSA); one RSA key serves every configured RSA algorithm and is published once per
+//!   EdDSA, and with aws-lc-rs ML-DSA-44/65/87, published as RFC 9964 `AKP` keys:
+//!   `algorithms = ["ML-DSA-65", "RS256"]` publishes one beside the RSA key and signs access
+//!   tokens with it); one RSA key serves every configured RSA algorithm and is published once per
 //!   algorithm (`<thumbprint>_RS256`, `<thumbprint>_PS256`, as the Asgardeo guide's JWKS does).
 //!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
 //!   a restart keeps them, several instances share them (rotations take a lock file; the
 //!   document, and its `ETag`, depend only on the files and the time). Corrupt, foreign or
-//!   group-readable files are reported ([`KeyManager::problems`]) and left in place.
+//!   group-readable files are reported ([`KeyManager::problems`]) and left in place. As ssh
+//!   does for `~/.ssh`, [`KeyManagerBuilder::open`] refuses (`key_dir`) a directory or key
+//!   file writable by group or others, owned by another user, or a key file that is a symbolic
+//!   link; key files are opened without following links and checked on the opened file, and
+//!   a file planted while running is skipped and reported.
 //! - [`Schedule`]: pre-publish (at least the JWKS `max-age`) → active → retired (until the
 //!   longest token lifetime has passed) → removed, by interval ([`KeyManager::maintain`]) and
 //!   on demand ([`KeyManager::rotate`]), with an injectable [`Clock`].
 //! - [`TokenService`]: the RFC 7523 grant: trusted issuers ([`TrustedIssuer`]), each with its
 //!   own key source and algorithms; `sub`, `aud`, `exp` (bounded lifetime), `nbf`, `iat` and
-//!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]).
+//!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]), with
+//!   fixed error descriptions in RFC 6749's character set (details go to `tracing`).
+//! - Registered clients ([`Client`], [`ClientAuth`]) authenticated at the token endpoint:
+//!   `client_secret_basic` / `client_secret_post` (Argon2id hashes, [`hash_client_secret`]),
+//!   `private_key_jwt` (RFC 7523 2.2; `aud` must be the issuer identifier as a single string,
+//!   per the 2025 update of RFC 7523; `jti` single-use) and `none`. Every failure is 401
+//!   `invalid_client`. The access token's `client_id` and `azp` are the authenticated client.
+//! - Subjects: an access token's `sub` is `<issuer>#<sub>` ([`SUBJECT_SEPARATOR`]), so two
+//!   identity providers' `alice` stay apart; `idp` and `idp_sub` record the original issuer
+//!   and subject. [`TrustedIssuer::subjects_as_is`] keeps `sub` for a single trusted issuer.
+//! - [`ReplayStore`]: one round trip per `jti` ([`ReplayEntry`]), with quotas per trusted
+//!   issuer and per client ([`MemoryReplayStore::with_quotas`], [`MemoryReplayStore::fair`]) so
+//!   one party cannot starve the others; [`MemoryReplayStore::BYTES_PER_ENTRY`] is measured.
 //! - [`Listener`] / [`RunningServer`]: the hyper 1.x server: `GET /oauth2/jwks` (ETag, 304,
 //!   `Cache-Control: max-age` from the schedule), `GET /.well-known/openid-configuration`,
 //!   `POST /oauth2/token` (form bodies only, bounded size, 405 on other methods),
@@ -59,8 +77,9 @@
 //! # Load
 //! `cargo run --release -p jwkctl -- load --seconds 10` (what `cargo xtask load` runs) starts
 //! an identity provider and the token service on loopback, mints assertions up front, drives
-//! the token endpoint over 16 keep-alive connections for a bounded time, and prints exchanges
-//! per second, p50 / p99 latency, the crypto-bound limit `cores / (verify + sign)` (per-op
+//! the token endpoint over 16 keep-alive connections for a bounded time, as a registered
+//! `private_key_jwt` client, and prints exchanges per second, p50 / p99 latency, the
+//! crypto-bound limit `cores / (assertion verify + client assertion verify + sign)` (per-op
 //! costs measured as thread CPU time) and, because a shared machine skews wall-clock rates,
 //! the share of the process's CPU spent on that necessary crypto (`--json` for scripts).
 //!
@@ -68,7 +87,8 @@
 //! - `aws-lc-rs` (default): signing and TLS on aws-lc-rs (the only backend that generates RSA
 //!   keys).
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
-//!   place RSA PKCS#8 files in the key directory).
+//!   place RSA PKCS#8 files in the key directory); no ML-DSA (configuring it is
+//!   `invalid_config`).
 //! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos).
 //!
 //! # Dependencies
@@ -79,14 +99,20 @@
 //! - `rustls`, `tokio-rustls`, `rustls-pki-types`: HTTPS and PEM parsing; the TLS provider is
 //!   chosen at compile time, never read from rustls's process-wide default.
 //! - `serde_json`: building JWKS, discovery, token and claims JSON.
-//! - `sha2`: the JWKS `ETag`. `base64`: PEM encoding of PKCS#8 keys. `rand`: `jti` values and
-//!   temporary file names. `tracing`: structured logs (no subscriber is installed here).
+//! - `sha2`: the JWKS `ETag` and the replay store's fixed-size keys. `base64`: PEM encoding of
+//!   PKCS#8 keys and HTTP Basic credentials. `rand`: `jti` values, salts and temporary file
+//!   names. `tracing`: structured logs (no subscriber is installed here).
+//! - `argon2`: client secrets stored as Argon2id PHC strings and verified in constant time
+//!   (its `password-hash` output comparison); a well-kept RustCrypto crate, not hand-written.
+//! - `rustix` (Unix): the effective uid and `open` with `O_NOFOLLOW` for the key directory
+//!   trust checks, without `unsafe` code.
 #![forbid(unsafe_code)]
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`");
 
 mod client;
+mod clients;
 mod clock;
 mod error;
 mod keys;
@@ -95,9 +121,11 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
+mod trust;
 mod x5c;
 
 pub use client::{form_encode, ClientError, LoopbackClient, Reply};
+pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
@@ -106,11 +134,14 @@ pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
-pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
-pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
+pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+pub use replay::{
+    AssertionKind, MemoryReplayStore, ReplayEntry, ReplayFuture, ReplayStore, ReplayStoreError,
+    Seen,
+};
 pub use schedule::{KeyState, Schedule};
 pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
     TOKEN_PATH,
 };
-pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};
+pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN, SUBJECT_SEPARATOR};

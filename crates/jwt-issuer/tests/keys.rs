@@ -333,6 +333,220 @@ fn instances_starting_together_share_the_first_keys() {
     }
 }
 
+/// Key directory trust (issue 13, item 3): the bad setups an attacker would use.
+#[cfg(unix)]
+mod trust {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::Arc;
+
+    use jwk_core::Algorithm;
+    use jwt_issuer::{KeyManager, ManualClock};
+
+    use super::{schedule, T0};
+    use crate::support::TempDir;
+
+    fn try_open(dir: &std::path::Path) -> Result<KeyManager, jwt_issuer::Error> {
+        KeyManager::builder(dir)
+            .algorithms([Algorithm::EdDsa])
+            .schedule(schedule())
+            .clock(Arc::new(ManualClock::at_secs(T0)))
+            .open()
+    }
+
+    fn chmod(p: &std::path::Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A PKCS#8 Ed25519 key made elsewhere: what an attacker would plant (back-dated name).
+    fn planted_pem() -> String {
+        let other = TempDir::new("attacker");
+        try_open(other.path()).unwrap();
+        let f = std::fs::read_dir(other.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pem"))
+            .unwrap();
+        std::fs::read_to_string(f).unwrap()
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        let dir = TempDir::new("trust-dir");
+        try_open(dir.path()).unwrap();
+        for mode in [0o777, 0o770, 0o1777] {
+            chmod(dir.path(), mode);
+            let e = try_open(dir.path()).unwrap_err();
+            assert_eq!(e.code(), "key_dir", "{mode:o}");
+            assert!(e.to_string().contains("chmod"), "{e}");
+        }
+        chmod(dir.path(), 0o755);
+        try_open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_others_can_write_is_refused() {
+        let dir = TempDir::new("trust-file");
+        try_open(dir.path()).unwrap();
+        let file = dir.path().join(format!("ed25519-{T0}.pem"));
+        chmod(&file, 0o620);
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        chmod(&file, 0o602);
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        chmod(&file, 0o600);
+        try_open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_symlinked_key_file_is_refused_and_never_followed() {
+        let dir = TempDir::new("trust-link");
+        let target_dir = TempDir::new("trust-link-target");
+        let target = target_dir.path().join("k.pem");
+        std::fs::write(&target, planted_pem()).unwrap();
+        chmod(&target, 0o600);
+        // Back-dated, so it would be the active key.
+        let link = dir.path().join("ed25519-1000000000.pem");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = try_open(dir.path()).unwrap_err();
+        assert_eq!(e.code(), "key_dir");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+
+        // Planted after start: the running manager skips it (reported), keeps its own key.
+        std::fs::remove_file(&link).unwrap();
+        let m = try_open(dir.path()).unwrap();
+        let kid = m.signing_key(None).unwrap().kid;
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        m.maintain().unwrap();
+        assert_eq!(m.signing_key(None).unwrap().kid, kid);
+        let problems = m.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.file == "ed25519-1000000000.pem" && p.reason.contains("symbolic link")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_planted_by_another_user_is_refused() {
+        if euid() != 0 {
+            println!("skipped: making a file owned by another uid needs root (CI runs as root)");
+            return;
+        }
+        let dir = TempDir::new("trust-owner");
+        let m = try_open(dir.path()).unwrap();
+        let kid = m.signing_key(None).unwrap().kid;
+        // Another user's key, back-dated so it would sign at once, with owner-only mode.
+        let planted = dir.path().join("ed25519-1000000000.pem");
+        std::fs::write(&planted, planted_pem()).unwrap();
+        chmod(&planted, 0o600);
+        std::os::unix::fs::chown(&planted, Some(4242), Some(4242)).unwrap();
+        // The running manager does not load it ...
+        m.maintain().unwrap();
+        assert_eq!(m.signing_key(None).unwrap().kid, kid);
+        assert!(m
+            .problems()
+            .iter()
+            .any(|p| p.file == "ed25519-1000000000.pem" && p.reason.contains("4242")));
+        // ... and a restart refuses the directory.
+        let e = try_open(dir.path()).unwrap_err();
+        assert_eq!(e.code(), "key_dir");
+        assert!(e.to_string().contains("uid 4242"), "{e}");
+        // The directory itself owned by another user: refused too.
+        std::fs::remove_file(&planted).unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(4242), None).unwrap();
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        std::os::unix::fs::chown(dir.path(), Some(0), None).unwrap();
+        try_open(dir.path()).unwrap();
+    }
+
+    /// The effective uid, read from a file this process creates (no unsafe, no extra crate).
+    fn euid() -> u32 {
+        use std::os::unix::fs::MetadataExt as _;
+        let d = TempDir::new("euid");
+        let p = d.path().join("f");
+        std::fs::write(&p, "").unwrap();
+        std::fs::metadata(&p).unwrap().uid()
+    }
+}
+
+/// `algorithms = ["ML-DSA-65", "RS256"]`: an `AKP` key published beside the RSA one, signing
+/// access tokens (the first algorithm); on ring, which has no ML-DSA, `open` refuses the
+/// configuration with a message naming the backend.
+#[test]
+fn ml_dsa_65_beside_rsa() {
+    let algs = [Algorithm::MlDsa65, Algorithm::Rs256];
+    for provider in jws_crypto::ALL {
+        let dir = TempDir::new("mldsa");
+        let clock = Arc::new(ManualClock::at_secs(T0));
+        let opened = KeyManager::builder(dir.path())
+            .algorithms(algs.iter().cloned())
+            .schedule(schedule())
+            .clock(clock.clone())
+            .provider(provider)
+            .open();
+        if !provider.supports(&Algorithm::MlDsa65) {
+            let e = opened.unwrap_err();
+            assert_eq!(e.code(), "invalid_config", "{}", provider.name);
+            assert!(e.to_string().contains("aws-lc-rs"), "{e}");
+            continue;
+        }
+        let m = opened.unwrap();
+        let doc = m.jwks().unwrap();
+        let set = JwkSet::parse(&doc.body).unwrap();
+        assert!(set.rejected.is_empty(), "{:?}", set.rejected);
+        assert_eq!(set.keys.len(), 2);
+        let akp = &set.keys[0];
+        assert_eq!(akp.params.kty(), "AKP");
+        assert_eq!(akp.alg, Some(Algorithm::MlDsa65));
+        assert_eq!(akp.key_use, Some(jwk_core::KeyUse::Sig));
+        let thumb = akp.thumbprint();
+        assert_eq!(
+            akp.kid.as_deref(),
+            Some(format!("{thumb}_ML-DSA-65").as_str())
+        );
+        assert_eq!(set.keys[1].params.kty(), "RSA");
+        let mut files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [format!("mldsa65-{T0}.pem"), format!("rsa-{T0}.pem")]
+        );
+
+        // The first algorithm signs access tokens; the published set verifies them.
+        let key = m.signing_key(None).unwrap();
+        assert_eq!(key.kid, akp.kid.clone().unwrap());
+        let claims = serde_json::json!({"iss": "https://sts.test", "sub": "svc", "exp": T0 + 60});
+        let token = key.sign_jwt("at+jwt", &claims).unwrap();
+        let v = jwt_validate::Validator::builder()
+            .provider(provider)
+            .jwks(set.clone())
+            .issuer("https://sts.test")
+            .typ("at+jwt")
+            .clock(jwt_validate::FixedClock::at_secs(T0))
+            .build()
+            .unwrap();
+        let verified = v.validate(&token).unwrap();
+        assert_eq!(verified.header().alg, Algorithm::MlDsa65);
+        // The RSA key signs too, when asked for.
+        let rs = m.signing_key(Some(&Algorithm::Rs256)).unwrap();
+        assert!(v.validate(&rs.sign_jwt("at+jwt", &claims).unwrap()).is_ok());
+
+        // Another instance on the same directory loads the same ML-DSA key.
+        let again = KeyManager::builder(dir.path())
+            .algorithms(algs.iter().cloned())
+            .schedule(schedule())
+            .clock(clock.clone())
+            .provider(provider)
+            .open()
+            .unwrap();
+        assert!(again.problems().is_empty(), "{:?}", again.problems());
+        assert_eq!(kids(&again), kids(&m));
+    }
+}
+
 /// Issue 11 item 1: an Ed25519 key file whose PKCS#8 v2 public key is of small order (here
 /// the identity) is never used or published; the manager reports it and makes its own key.
 #[test]

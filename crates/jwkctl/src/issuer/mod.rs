@@ -1,4 +1,5 @@
-//! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `demo` and the hidden `load`
+//! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `client-secret-hash`, `demo` and
+//! the hidden `load`
 //! (all thin shells over `jwt-issuer`).
 
 /// `println!` that never panics: a closed stdout (`jwkctl demo | head`) is not an error.
@@ -23,6 +24,7 @@ pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod keygen;
 pub(crate) mod load;
+pub(crate) mod secret;
 pub(crate) mod serve;
 pub(crate) mod sign;
 
@@ -31,7 +33,7 @@ use std::path::{Path, PathBuf};
 use jwks_fetch::{DiscoveryKind, FetchConfig, RemoteJwks};
 
 /// A multi-threaded Tokio runtime.
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,7 +41,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Logs to stderr; `RUST_LOG` overrides `default`.
-fn init_tracing(default: &str) {
+pub(crate) fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -50,7 +52,7 @@ fn init_tracing(default: &str) {
 }
 
 /// A key source for a trusted issuer: its JWKS URL, or discovery from its identifier.
-fn remote_jwks(
+pub(crate) fn remote_jwks(
     location: &str,
     ca_file: Option<&Path>,
     allow_http_loopback: bool,
@@ -77,13 +79,13 @@ fn remote_jwks(
 
 /// A directory under the system temp dir, removed on drop unless kept.
 #[derive(Debug)]
-struct TempDir {
+pub(crate) struct TempDir {
     path: PathBuf,
     keep: bool,
 }
 
 impl TempDir {
-    fn new(tag: &str) -> Result<TempDir, String> {
+    pub(crate) fn new(tag: &str) -> Result<TempDir, String> {
         let path = std::env::temp_dir().join(format!(
             "jwkctl-{tag}-{}-{:016x}",
             std::process::id(),
@@ -94,7 +96,7 @@ impl TempDir {
         Ok(TempDir { path, keep: false })
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
