@@ -89,7 +89,8 @@
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
 //!   place RSA PKCS#8 files in the key directory); no ML-DSA (configuring it is
 //!   `invalid_config`).
-//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos).
+//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos),
+//!   and `form_encode` (tests build token requests with it).
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
@@ -124,7 +125,9 @@ mod token;
 mod trust;
 mod x5c;
 
-pub use client::{form_encode, ClientError, LoopbackClient, Reply};
+#[cfg(feature = "test-util")]
+pub use client::form_encode;
+pub use client::{ClientError, LoopbackClient, Reply};
 pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
