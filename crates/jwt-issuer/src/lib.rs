@@ -69,6 +69,8 @@
 //!   keys).
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
 //!   place RSA PKCS#8 files in the key directory).
+//! - `redis`: [`RedisReplayStore`], the replay store several instances share
+//!   (`SET key 1 NX PXAT t`, one round trip per assertion, fail closed).
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
@@ -80,6 +82,8 @@
 //! - `serde_json`: building JWKS, discovery, token and claims JSON.
 //! - `sha2`: the JWKS `ETag`. `base64`: PEM encoding of PKCS#8 keys. `rand`: `jti` values and
 //!   temporary file names. `tracing`: structured logs (no subscriber is installed here).
+//! - `redis` (optional, feature `redis`): the Redis client and its reconnecting async
+//!   `ConnectionManager` (tokio, rustls for `rediss://`), for the shared replay store.
 #![forbid(unsafe_code)]
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
@@ -90,6 +94,8 @@ mod clock;
 mod error;
 mod keys;
 mod oauth;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod replay;
 mod schedule;
 mod server;
@@ -104,7 +110,11 @@ pub use keys::{
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
 pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
-pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisReplayStore, RedisReplayStoreBuilder};
+pub use replay::{
+    HealthFuture, MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen,
+};
 pub use schedule::{KeyState, Schedule};
 pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,

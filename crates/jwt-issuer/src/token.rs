@@ -21,6 +21,9 @@ pub const MAX_JTI_LEN: usize = 256;
 const MAX_SUB_LEN: usize = 1024;
 /// Longest `client_id` parameter accepted.
 const MAX_CLIENT_ID_LEN: usize = 256;
+/// Retry hint when the replay store cannot answer: it is usually back within a second or two
+/// (a Redis failover or restart), and the client loses nothing by retrying.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Retry hint when a key source gives none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -281,6 +284,11 @@ impl TokenService {
         &self.inner.token_endpoint
     }
 
+    /// The replay store.
+    pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
+        &self.inner.replay
+    }
+
     /// The key manager.
     pub fn keys(&self) -> &KeyManager {
         &self.inner.keys
@@ -448,7 +456,7 @@ impl TokenService {
                     Err(e) => {
                         tracing::error!(error = %e, "replay store unavailable");
                         return Err(Refusal::Unavailable {
-                            retry_after: DEFAULT_RETRY_AFTER,
+                            retry_after: STORE_RETRY_AFTER,
                             description: "the service is busy; retry later".into(),
                         });
                     }

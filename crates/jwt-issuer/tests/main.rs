@@ -3,4 +3,6 @@
 
 mod exchange;
 mod keys;
+#[cfg(feature = "redis")]
+mod redis;
 mod support;

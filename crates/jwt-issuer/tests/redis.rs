@@ -1,0 +1,336 @@
+//! The Redis replay store against a real `redis-server` (Debian package `redis-server`) started
+//! on a free loopback port with persistence off, and the token endpoint failing closed while
+//! it is down.
+//!
+//! Without `redis-server` on the PATH these tests say so and return, except under `CI=true`,
+//! where a missing Redis is a failure (`cargo xtask ci` installs it first).
+
+use core::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use jwk_core::Algorithm;
+use jwt_issuer::{
+    Clock as _, RedisReplayStore, ReplayStore, Seen, HEALTH_PATH, JWT_BEARER, TOKEN_PATH,
+};
+use serde_json::json;
+
+use crate::support::{oauth_error, start_with_store, wall_now, Env};
+
+/// A `redis-server` child process on 127.0.0.1, killed on drop.
+pub(crate) struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one on a free port; `None` (after saying why) when `redis-server` is not
+    /// installed and this is not CI.
+    pub(crate) fn start() -> Option<RedisServer> {
+        let installed = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "redis-server is not installed (apt-get install -y redis-server); \
+                 under CI=true this is a failure"
+            );
+            eprintln!("SKIPPED: redis-server is not installed (apt-get install -y redis-server)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = RedisServer { port, child: None };
+        s.restart();
+        Some(s)
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Starts the server again on the same port (after [`RedisServer::stop`]) and waits,
+    /// bounded, until it accepts connections.
+    pub(crate) fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read as _, Write as _};
+                let mut buf = [0u8; 7];
+                if c.write_all(b"PING\r\n").is_ok()
+                    && c.read_exact(&mut buf).is_ok()
+                    && &buf == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server on port {} did not start", self.port);
+    }
+
+    /// Kills the server (as a crash would) and waits for it to exit.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn store(redis: &RedisServer, prefix: &str) -> RedisReplayStore {
+    RedisReplayStore::builder(redis.url())
+        .key_prefix(prefix)
+        .build()
+        .unwrap()
+}
+
+async fn raw(redis: &RedisServer, cmd: &redis::Cmd) -> redis::Value {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    cmd.query_async(&mut c).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_redis_accept_a_jti_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let now = wall_now() as i64;
+    let (a, b) = (store(&redis, "t1:"), store(&redis, "t1:"));
+    assert_eq!(a.kind(), "redis");
+    a.health().await.unwrap();
+    assert_eq!(
+        a.check_and_record("iss", "j1", now + 300, now).await,
+        Ok(Seen::Fresh)
+    );
+    // The other instance sees it: a replay, whichever instance it reaches.
+    assert_eq!(
+        b.check_and_record("iss", "j1", now + 300, now).await,
+        Ok(Seen::Replayed)
+    );
+    assert_eq!(
+        a.check_and_record("iss", "j1", now + 300, now).await,
+        Ok(Seen::Replayed)
+    );
+    // Another issuer may use the same jti; separators cannot be forged.
+    assert_eq!(
+        b.check_and_record("iss2", "j1", now + 300, now).await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record("is", "sj1", now + 300, now).await,
+        Ok(Seen::Fresh)
+    );
+    // Another prefix is another service.
+    let other = store(&redis, "t2:");
+    assert_eq!(
+        other.check_and_record("iss", "j1", now + 300, now).await,
+        Ok(Seen::Fresh)
+    );
+
+    // Racing: the same jti sent to both stores at once, many times: exactly one Fresh each.
+    for i in 0..50 {
+        let jti = format!("race{i}");
+        let (x, y) = tokio::join!(
+            a.check_and_record("iss", &jti, now + 300, now),
+            b.check_and_record("iss", &jti, now + 300, now)
+        );
+        let fresh = [x.unwrap(), y.unwrap()]
+            .iter()
+            .filter(|s| **s == Seen::Fresh)
+            .count();
+        assert_eq!(fresh, 1, "{jti}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_expire_when_the_assertion_does() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let now = wall_now() as i64;
+    let s = store(&redis, "exp:");
+    assert_eq!(
+        s.check_and_record("iss", "j", now + 400, now).await,
+        Ok(Seen::Fresh)
+    );
+    // The key carries the assertion's expiry, in milliseconds (Redis 7: PEXPIRETIME).
+    let at = raw(&redis, redis::cmd("PEXPIRETIME").arg(s.key("iss", "j"))).await;
+    assert_eq!(at, redis::Value::Int((now + 400) * 1000));
+    // An entry whose time has passed is gone: the jti is fresh again (the validator refuses
+    // the expired assertion itself before it gets here).
+    assert_eq!(
+        s.check_and_record("iss", "old", now - 5, now).await,
+        Ok(Seen::Fresh)
+    );
+    let exists = raw(&redis, redis::cmd("EXISTS").arg(s.key("iss", "old"))).await;
+    assert_eq!(exists, redis::Value::Int(0));
+    assert_eq!(
+        s.check_and_record("iss", "old", now + 60, now).await,
+        Ok(Seen::Fresh)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_is_an_error_never_fresh() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let s = store(&redis, "down:");
+    s.health().await.unwrap();
+    redis.stop();
+    let now = wall_now() as i64;
+    for i in 0..3 {
+        assert!(s
+            .check_and_record("iss", &format!("j{i}"), now + 60, now)
+            .await
+            .is_err());
+    }
+    assert!(s.health().await.is_err());
+    // A store built while Redis is down starts, and fails closed.
+    let late = store(&redis, "down:");
+    assert!(late
+        .check_and_record("iss", "x", now + 60, now)
+        .await
+        .is_err());
+    redis.restart();
+    // Back without a restart of the store: the first request after Redis returns succeeds.
+    assert_eq!(
+        s.check_and_record("iss", "after", now + 60, now).await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        late.check_and_record("iss", "after", now + 60, now).await,
+        Ok(Seen::Replayed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_fails_closed_and_recovers() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    // An identity provider and two token-service instances sharing one key_dir and one Redis.
+    let base = Env::new().await;
+    let dir = crate::support::TempDir::new("redis-svc");
+    let trust = [(
+        base.idp.url.clone(),
+        format!("{}/oauth2/jwks", base.idp.url),
+    )];
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let s: Arc<dyn ReplayStore> = Arc::new(store(&redis, "svc:"));
+        nodes.push(
+            start_with_store(
+                &base.clock,
+                &[Algorithm::Es256],
+                Some(dir.path()),
+                &trust,
+                Some(s),
+            )
+            .await,
+        );
+    }
+    let now = base.clock.now().as_secs() as i64;
+    let assertion = |jti: &str, aud: &str| {
+        base.assertion(&json!({
+            "iss": base.idp.url, "sub": "alice", "aud": aud,
+            "iat": now, "exp": now + 300, "jti": jti,
+        }))
+    };
+    let post = |node: usize, a: String| {
+        let addr = nodes[node].addr;
+        async move {
+            jwt_issuer::LoopbackClient::connect(addr)
+                .await
+                .unwrap()
+                .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+                .await
+                .unwrap()
+        }
+    };
+    // Each instance listens on its own port, so each has its own token endpoint URL (`aud`).
+    let aud = |node: usize| nodes[node].service.token_endpoint().to_owned();
+
+    // A jti used at one instance is a replay at the other.
+    let a1 = assertion("first", &aud(0));
+    assert_eq!(post(0, a1.clone()).await.status, 200);
+    let a1b = assertion("first", &aud(1));
+    assert_eq!(
+        oauth_error(&post(1, a1b).await),
+        (400, "invalid_grant".into())
+    );
+
+    let health = |node: usize| {
+        let addr = nodes[node].addr;
+        async move {
+            jwt_issuer::LoopbackClient::connect(addr)
+                .await
+                .unwrap()
+                .get(HEALTH_PATH, &[])
+                .await
+                .unwrap()
+        }
+    };
+    let h = health(0).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(
+        h.json()["replay_store"],
+        json!({"kind": "redis", "state": "ok"})
+    );
+
+    redis.stop();
+    for node in 0..2 {
+        let r = post(node, assertion(&format!("down{node}"), &aud(node))).await;
+        assert_eq!(oauth_error(&r), (503, "temporarily_unavailable".into()));
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert!(r.json().get("access_token").is_none());
+        let h = health(node).await;
+        assert_eq!(h.status, 503);
+        assert_eq!(h.json()["replay_store"]["state"], "unavailable");
+    }
+
+    redis.restart();
+    // Back without a restart of either instance, from the first request on; the assertion
+    // refused while Redis was down was not used up.
+    let r = post(0, assertion("down0", &aud(0))).await;
+    assert_eq!(
+        r.status,
+        200,
+        "no recovery after Redis came back: {:?}",
+        r.json()
+    );
+    assert_eq!(health(1).await.status, 200);
+    assert_eq!(
+        oauth_error(&post(0, assertion("down0", &aud(0))).await),
+        (400, "invalid_grant".into())
+    );
+}
