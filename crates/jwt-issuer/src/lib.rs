@@ -40,7 +40,7 @@
 //!   EdDSA); one RSA key serves every configured RSA algorithm and is published once per
 //!   algorithm (`<thumbprint>_RS256`, `<thumbprint>_PS256`, as the Asgardeo guide's JWKS does).
 //!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
-//!   a restart keeps them, several instances share them (rotations take a lock file; the
+//!   a restart keeps them, several instances share them (rotations take an advisory lock; the
 //!   document, and its `ETag`, depend only on the files and the time). Corrupt, foreign or
 //!   group-readable files are reported ([`KeyManager::problems`]) and left in place.
 //! - [`Schedule`]: pre-publish (at least the JWKS `max-age`) → active → retired (until the
@@ -91,6 +91,7 @@ compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`"
 
 mod client;
 mod clock;
+mod dirlock;
 mod error;
 mod keys;
 mod oauth;
