@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jwt_issuer::{
-    KeyManager, Listener, MemoryReplayStore, RunningServer, Schedule, ServerOptions, TlsFiles,
-    TokenService, TrustedIssuer,
+    KeyManager, Listener, MemoryReplayStore, RedisReplayStore, ReplayStore, RunningServer,
+    Schedule, ServerOptions, TlsFiles, TokenService, TrustedIssuer,
 };
 
 use super::config::{algorithms, Config};
@@ -110,13 +110,20 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         super::say!("{}", String::from_utf8_lossy(&doc.body));
     }
 
+    let store = replay_store(&c)?;
+    match store.health().await {
+        Ok(()) => super::tell!("replay store: {}: ok", store.kind()),
+        // Not fatal: requests are answered 503 until it answers (fail closed), and the
+        // instance recovers by itself.
+        Err(e) => super::tell!(
+            "warning: replay store: {} unavailable now ({e}); token requests get 503 until it answers",
+            store.kind()
+        ),
+    }
     let mut b = TokenService::builder(c.issuer.clone(), keys)
         .access_token_lifetime(lifetime)
         .leeway(leeway)
-        .replay_store(Arc::new(MemoryReplayStore::new(
-            c.replay_capacity
-                .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY),
-        )));
+        .replay_store(store);
     if let Some(t) = &c.token_endpoint {
         b = b.token_endpoint(t.clone());
     }
@@ -179,6 +186,44 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         server.local_addr()
     );
     Ok(Some(server))
+}
+
+/// The replay store the file names: `"memory"` (default) or a `redis://` / `rediss://` URL.
+fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
+    let redis_only = c.replay_key_prefix.is_some()
+        || c.replay_connect_timeout.is_some()
+        || c.replay_command_timeout.is_some();
+    if c.replay_store == "memory" {
+        if redis_only {
+            return Err(
+                "replay_key_prefix and replay_*_timeout apply to a redis replay_store; \
+                        remove them or set replay_store = \"redis://HOST:PORT/DB\""
+                    .into(),
+            );
+        }
+        let capacity = c
+            .replay_capacity
+            .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY);
+        return Ok(Arc::new(MemoryReplayStore::new(capacity)));
+    }
+    if c.replay_capacity.is_some() {
+        return Err(
+            "replay_capacity applies to replay_store = \"memory\" only; \
+                    bound Redis's memory with its own maxmemory (and noeviction)"
+                .into(),
+        );
+    }
+    let mut b = RedisReplayStore::builder(c.replay_store.clone());
+    if let Some(p) = &c.replay_key_prefix {
+        b = b.key_prefix(p.clone());
+    }
+    if let Some(t) = c.replay_connect_timeout {
+        b = b.connect_timeout(t.0);
+    }
+    if let Some(t) = c.replay_command_timeout {
+        b = b.command_timeout(t.0);
+    }
+    Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -258,6 +303,36 @@ mod tests {
                jwks_uri = "http://idp.example/oauth2/jwks""#,
         );
         assert!(rt.block_on(serve(plain_http, true)).is_err());
+    }
+
+    #[test]
+    fn replay_store_settings_are_checked() {
+        let dir = super::super::TempDir::new("serve-replay").unwrap();
+        let rt = super::super::runtime().unwrap();
+        let _in_runtime = rt.enter();
+        let with = |extra: &str| {
+            let mut c = config(dir.path(), "");
+            let text = format!("issuer = \"x\"\nkey_dir = \"k\"\n{extra}");
+            let parsed = Config::parse(&text).unwrap();
+            c.replay_store = parsed.replay_store;
+            c.replay_capacity = parsed.replay_capacity;
+            c.replay_key_prefix = parsed.replay_key_prefix;
+            c.replay_command_timeout = parsed.replay_command_timeout;
+            replay_store(&c).map(|s| s.kind())
+        };
+        assert_eq!(with(""), Ok("memory"));
+        assert_eq!(with("replay_capacity = 10"), Ok("memory"));
+        // Built without waiting for Redis (it fails closed until Redis answers).
+        assert_eq!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_command_timeout = \"200ms\""),
+            Ok("redis")
+        );
+        assert!(with("replay_key_prefix = \"p:\"").is_err());
+        assert!(with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_capacity = 10").is_err());
+        assert!(with("replay_store = \"memcached://127.0.0.1:1\"").is_err());
+        assert!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_command_timeout = 0").is_err()
+        );
     }
 
     #[test]
