@@ -56,6 +56,13 @@
 //!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`].
 //! - [`LoopbackClient`]: a minimal HTTP/1.1 client for `jwkctl demo`, the load run and tests.
 //!
+//! # Several instances
+//! Instances behind one load balancer share a key directory (rotations under an advisory lock
+//! create one key however many instances reach the boundary; every instance publishes the
+//! same set and `ETag`) and, with the `redis` feature, a `RedisReplayStore` (a `jti`
+//! accepted at one instance is a replay at every other; Redis down is 503, never a token).
+//! Each instance keeps its own cache of the trusted issuers' keys.
+//!
 //! # Load
 //! `cargo run --release -p jwkctl -- load --seconds 10` (what `cargo xtask load` runs) starts
 //! an identity provider and the token service on loopback, mints assertions up front, drives
@@ -69,7 +76,7 @@
 //!   keys).
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
 //!   place RSA PKCS#8 files in the key directory).
-//! - `redis`: [`RedisReplayStore`], the replay store several instances share
+//! - `redis`: `RedisReplayStore`, the replay store several instances share
 //!   (`SET key 1 NX PXAT t`, one round trip per assertion, fail closed).
 //!
 //! # Dependencies

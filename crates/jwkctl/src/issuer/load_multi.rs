@@ -488,11 +488,14 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
 
     // 1. Throughput, memory vs Redis: alternating slices, each assertion to one instance.
     let c = args.concurrency;
-    let slice = secs / 2.0;
+    // Ten slices, alternating, half a phase's assertions budget each: short slices pair the
+    // two stores closely in time, so load from other processes hits both alike.
+    const SLICES: usize = 10;
+    let slice = secs * 2.0 / SLICES as f64;
     let mut by_store = [Stats::default(), Stats::default()];
     let mut cpu = [Duration::ZERO, Duration::ZERO];
     let mut busy = [Duration::ZERO, Duration::ZERO];
-    for round in 0..4 {
+    for round in 0..SLICES {
         let which = round % 2;
         let (addrs, pids) = if which == 0 {
             (&mem_addrs, mem_pids.clone())
@@ -501,7 +504,7 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
             p.extend(redis_pid);
             (&red_addrs, p)
         };
-        let end = take(&mut fence, per_phase / 2);
+        let end = take(&mut fence, per_phase * 2 / SLICES);
         let before = cpu_sum(&pids);
         let s = drive(
             addrs,
@@ -542,7 +545,9 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
     // 3. The Redis store across instances, with Redis stopped for a while mid-run.
     let fan_end = take(&mut fence, per_phase);
     let outage = Duration::from_secs(args.outage_seconds);
-    let window: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::new(Mutex::new(None));
+    // (killed, restart begun, answering PING again)
+    type Window = Option<(Instant, Instant, Instant)>;
+    let window: Arc<Mutex<Window>> = Arc::new(Mutex::new(None));
     let chaos = {
         let window = window.clone();
         let lead = Duration::from_secs_f64(secs / 3.0);
@@ -559,9 +564,8 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
             redis.restart()?;
             let answering = Instant::now();
             if let Ok(mut w) = window.lock() {
-                *w = Some((down, restart_begun.min(answering)));
+                *w = Some((down, restart_begun, answering));
             }
-            let _ = answering;
             Ok(r)
         })
     };
@@ -578,21 +582,26 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
     redis = chaos.await.map_err(|e| e.to_string())??;
     let outage_window = window.lock().ok().and_then(|w| *w);
     let (tokens_while_down, recovery) = match outage_window {
-        Some((down, up)) => {
+        Some((down, restart, answering)) => {
             // A token whose request was sent after Redis died and answered before it was
             // started again was issued without the shared store: must never happen.
             let during = fan
                 .tokens
                 .iter()
-                .filter(|(_, sent, done)| *sent >= down && *done <= up)
+                .filter(|(_, sent, done)| *sent >= down && *done <= restart)
                 .count();
+            // Recovery: from Redis answering PING again to the first token answered for a
+            // request sent after the restart began.
             let first_after = fan
                 .tokens
                 .iter()
-                .filter(|(_, sent, _)| *sent >= up)
+                .filter(|(_, sent, _)| *sent >= restart)
                 .map(|(_, _, done)| *done)
                 .min();
-            (during, first_after.map(|t| t.saturating_duration_since(up)))
+            (
+                during,
+                first_after.map(|t| t.saturating_duration_since(answering)),
+            )
         }
         None => (0, None),
     };
