@@ -14,7 +14,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,7 @@ use benches::{AppClaims, AppClaimsRef, Case, Material, AUD};
 use criterion::{black_box, Criterion};
 use jwk_core::Algorithm;
 use jwt_validate::Validator;
-use shared::{jsonwebtoken_validation, parse_floor, SimpleKey};
+use shared::{aws_limit, criterion_dir, jsonwebtoken_validation, parse_floor, SimpleKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod shared;
@@ -296,34 +295,6 @@ fn main() {
     std::fs::write(dir.join("summary-1-compare.md"), table).unwrap();
 }
 
-/// aws-lc-rs: the key parsed once, exactly as `jws-crypto` imports it.
-fn aws_limit(case: &Case) -> impl Fn() -> bool + '_ {
-    use raw_aws_lc::signature as s;
-    let key = match (&case.material, &case.alg) {
-        (Material::Rsa { n, e }, alg) => {
-            let params = if *alg == Algorithm::Ps256 {
-                &s::RSA_PSS_2048_8192_SHA256
-            } else {
-                &s::RSA_PKCS1_2048_8192_SHA256
-            };
-            s::RsaPublicKeyComponents { n, e }
-                .to_parsed_public_key(params)
-                .unwrap()
-        }
-        (Material::Ec { point }, Algorithm::Es256) => {
-            s::ParsedPublicKey::new(&s::ECDSA_P256_SHA256_FIXED, point).unwrap()
-        }
-        (Material::Ec { point }, _) => {
-            s::ParsedPublicKey::new(&s::ECDSA_P384_SHA384_FIXED, point).unwrap()
-        }
-        (Material::Ed25519 { x }, _) => s::ParsedPublicKey::new(&s::ED25519, x).unwrap(),
-    };
-    move || {
-        key.verify_sig(black_box(&case.signing_input), black_box(&case.signature))
-            .is_ok()
-    }
-}
-
 /// ring: it has no parsed RSA or ECDSA public key type, so its raw verify parses per call
 /// (as `jws-crypto`'s ring verifier must too).
 fn ring_limit(case: &Case) -> impl Fn() -> bool + '_ {
@@ -434,18 +405,6 @@ fn threads(cases: &[Case], validator: &Validator, seconds: u64) -> Vec<ThreadRow
 
 /// Label, one thread per second, two threads per second, raw verify's two-thread speed-up.
 type ThreadRow = (&'static str, f64, f64, f64);
-
-/// `<target>/criterion`: the bench executable is `<target>/release/deps/compare-<hash>`.
-fn criterion_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir).join("criterion");
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("criterion")
-}
 
 /// Criterion's median estimate for `group/function`, in nanoseconds.
 fn median_ns(group: &str, function: &str) -> Option<f64> {

@@ -12,6 +12,9 @@
 //!   versus 2 threads sharing one validator.
 //! - `benches/allocs.rs`: allocations per validation under a counting global allocator
 //!   (`stats_alloc`), in its own binary so the timed runs use the plain system allocator.
+//! - `benches/interleaved.rs`: the raw verify, this workspace (owned and borrowed claims),
+//!   `jsonwebtoken` and a `serde_json` floor in one run, shuffled every round, ratios taken per
+//!   round: the figures as a server with cold-ish caches sees them (the bars are judged here).
 //!
 //! The limit rows call aws-lc-rs and ring directly, under the renamed dependencies `raw-aws-lc`
 //! and `raw-ring`: only benchmarks may, since naming the backend is what they measure.

@@ -1,4 +1,8 @@
-//! Peers and the parse floor, shared by the bench binaries.
+//! Peers, the limit and the parse floor, shared by the bench binaries.
+// Each bench binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use benches::{AppClaimsRef, Case, Material, AUD, ISS};
@@ -123,4 +127,47 @@ pub(crate) fn parse_floor(token: &str) -> usize {
         + header.typ.map_or(0, str::len)
         + header.kid.map_or(0, str::len)
         + claims.sub.len()
+}
+
+/// aws-lc-rs: the key parsed once, exactly as `jws-crypto` imports it.
+pub(crate) fn aws_limit(case: &Case) -> impl Fn() -> bool + '_ {
+    use raw_aws_lc::signature as s;
+    let key = match (&case.material, &case.alg) {
+        (Material::Rsa { n, e }, alg) => {
+            let params = if *alg == Algorithm::Ps256 {
+                &s::RSA_PSS_2048_8192_SHA256
+            } else {
+                &s::RSA_PKCS1_2048_8192_SHA256
+            };
+            s::RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(params)
+                .unwrap()
+        }
+        (Material::Ec { point }, Algorithm::Es256) => {
+            s::ParsedPublicKey::new(&s::ECDSA_P256_SHA256_FIXED, point).unwrap()
+        }
+        (Material::Ec { point }, _) => {
+            s::ParsedPublicKey::new(&s::ECDSA_P384_SHA384_FIXED, point).unwrap()
+        }
+        (Material::Ed25519 { x }, _) => s::ParsedPublicKey::new(&s::ED25519, x).unwrap(),
+    };
+    move || {
+        key.verify_sig(
+            std::hint::black_box(&case.signing_input),
+            std::hint::black_box(&case.signature),
+        )
+        .is_ok()
+    }
+}
+
+/// `<target>/criterion`: a bench executable is `<target>/release/deps/<name>-<hash>`.
+pub(crate) fn criterion_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir).join("criterion");
+    }
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("criterion")
 }

@@ -13,8 +13,11 @@ use crate::json::{self, duplicate, fail, Check, KeySeed, Names, Node, NodeSeed, 
 
 /// A NumericDate (RFC 7519 section 2): seconds since the epoch, with an optional fraction.
 ///
-/// Accepted range: 0 to 253402300799 (9999-12-31T23:59:59Z). Negative, non-finite and larger
-/// values are `invalid_claim`: no real token needs them, and a clamp would hide a bug.
+/// Accepted range: -62135596800 (0001-01-01T00:00:00Z) to 253402300799
+/// (9999-12-31T23:59:59Z). A date before 1970 is a valid NumericDate (RFC 7519 section 2
+/// allows any JSON number): a negative `exp` is simply expired, a negative `nbf` or `iat` lies
+/// in the past. Non-finite values and values outside the range are `invalid_claim`: no real
+/// token needs them, and a clamp would hide a bug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NumericDate {
     secs: i64,
@@ -25,19 +28,23 @@ impl NumericDate {
     /// The largest accepted value, 9999-12-31T23:59:59Z.
     pub const MAX_SECS: i64 = 253_402_300_799;
 
-    /// A whole number of seconds; `None` outside `0..=MAX_SECS`.
+    /// The smallest accepted value, 0001-01-01T00:00:00Z.
+    pub const MIN_SECS: i64 = -62_135_596_800;
+
+    /// A whole number of seconds; `None` outside `MIN_SECS..=MAX_SECS`.
     pub fn from_secs(secs: i64) -> Option<Self> {
-        (0..=Self::MAX_SECS)
+        (Self::MIN_SECS..=Self::MAX_SECS)
             .contains(&secs)
             .then_some(NumericDate { secs, nanos: 0 })
     }
 
-    /// Whole seconds (the fraction truncated).
+    /// Whole seconds, rounded toward negative infinity (the date is `secs() + subsec_nanos()`;
+    /// -1.5 is `-2` and 500000000 ns).
     pub fn secs(self) -> i64 {
         self.secs
     }
 
-    /// The fractional part in nanoseconds.
+    /// The fractional part in nanoseconds, always added to [`NumericDate::secs`].
     pub fn subsec_nanos(self) -> u32 {
         self.nanos
     }
@@ -70,10 +77,10 @@ impl NumericDate {
 
     /// A JSON number with a fraction or an exponent.
     pub(crate) fn from_f64(f: f64) -> Result<Self, &'static str> {
-        if !f.is_finite() || f < 0.0 || f > Self::MAX_SECS as f64 {
+        if !f.is_finite() || f < Self::MIN_SECS as f64 || f > Self::MAX_SECS as f64 {
             return Err(OUT_OF_RANGE);
         }
-        let secs = f as i64; // truncation toward zero == floor for non-negative values
+        let secs = libm_floor(f);
         let nanos = ((f - secs as f64) * 1e9) as u32;
         Ok(NumericDate {
             secs,
@@ -82,12 +89,27 @@ impl NumericDate {
     }
 }
 
-const OUT_OF_RANGE: &str = "NumericDate out of range (0 to 253402300799)";
+/// `f.floor() as i64` for a finite `f` inside the NumericDate range (`f64::floor` is not in
+/// `core`): truncation toward zero, one less for a negative value with a fraction.
+fn libm_floor(f: f64) -> i64 {
+    let t = f as i64;
+    if (t as f64) > f {
+        t - 1
+    } else {
+        t
+    }
+}
+
+const OUT_OF_RANGE: &str = "NumericDate out of range (-62135596800 to 253402300799)";
 
 impl fmt::Display for NumericDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.nanos == 0 {
             write!(f, "{}", self.secs)
+        } else if self.secs < 0 {
+            // secs is floored: -1.5 is stored as -2 + 0.5.
+            let frac = alloc::format!("{:09}", 1_000_000_000 - self.nanos);
+            write!(f, "-{}.{}", -(self.secs + 1), frac.trim_end_matches('0'))
         } else {
             let frac = alloc::format!("{:09}", self.nanos);
             write!(f, "{}.{}", self.secs, frac.trim_end_matches('0'))
@@ -397,7 +419,8 @@ mod tests {
         assert_eq!(claim(r#"{"iat":[1]}"#), "iat");
         assert_eq!(claim(r#"{"exp":null}"#), "exp");
         assert_eq!(claim(r#"{"exp":1e300}"#), "exp");
-        assert_eq!(claim(r#"{"exp":-1}"#), "exp");
+        assert_eq!(claim(r#"{"exp":-62135596801}"#), "exp");
+        assert_eq!(claim(r#"{"nbf":-1e300}"#), "nbf");
         assert_eq!(claim(r#"{"exp":18446744073709551615}"#), "exp");
         assert_eq!(claim(r#"{"aud":1}"#), "aud");
         assert_eq!(claim(r#"{"aud":["a",1]}"#), "aud");
@@ -412,6 +435,20 @@ mod tests {
             NumericDate::MAX_SECS
         );
         assert!(parse(r#"{"aud":[]}"#).unwrap().aud.unwrap().is_empty());
+    }
+
+    /// Issue 11 item 7: a NumericDate before 1970 is valid (RFC 7519 section 2).
+    #[test]
+    fn dates_before_1970() {
+        let c = parse(r#"{"exp":-1,"nbf":-1.5,"iat":-62135596800}"#).unwrap();
+        assert_eq!(c.exp.unwrap().secs(), -1);
+        let nbf = c.nbf.unwrap();
+        assert_eq!((nbf.secs(), nbf.subsec_nanos()), (-2, 500_000_000));
+        assert_eq!(nbf.to_string(), "-1.5");
+        assert_eq!(c.iat.unwrap().secs(), NumericDate::MIN_SECS);
+        assert!(nbf < c.exp.unwrap());
+        assert_eq!(NumericDate::from_f64(-0.25).unwrap().to_string(), "-0.25");
+        assert_eq!(NumericDate::from_f64(-3.0).unwrap().to_string(), "-3");
     }
 
     #[test]

@@ -311,7 +311,20 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 "x5u" => string!(h.x5u, "x5u"),
                 "x5t" => string!(h.x5t, "x5t"),
                 "x5t#S256" => string!(h.x5t_s256, "x5t#S256"),
-                "crit" => strings!(h.crit, "crit"),
+                // A malformed crit is still a crit the library cannot honour: the contract
+                // answers unsupported_crit for it, not malformed.
+                "crit" => match json::strings(node) {
+                    Ok(names) => h.crit = Some(names),
+                    Err(_) => {
+                        return Err(fail(
+                            slot,
+                            Error::UnsupportedCrit {
+                                name: "".into(),
+                                reason: "crit must be an array of strings",
+                            },
+                        ))
+                    }
+                },
                 "x5c" => strings!(h.x5c, "x5c"),
                 "jwk" => match node {
                     Node::Object(_) => {
@@ -424,7 +437,17 @@ mod tests {
             code(r#"{"alg":"HS256","crit":["exp"]}"#),
             "unsupported_crit"
         );
-        assert_eq!(code(r#"{"alg":"HS256","crit":"exp","exp":1}"#), "malformed");
+        // Issue 11 item 6: a malformed crit (not an array, a non-string entry) is
+        // unsupported_crit, as the contract says.
+        for header in [
+            r#"{"alg":"HS256","crit":"exp","exp":1}"#,
+            r#"{"alg":"HS256","crit":["exp",1],"exp":1}"#,
+            r#"{"alg":"HS256","crit":[null]}"#,
+            r#"{"alg":"HS256","crit":{}}"#,
+            r#"{"alg":"HS256","crit":null}"#,
+        ] {
+            assert_eq!(code(header), "unsupported_crit", "{header}");
+        }
         assert_eq!(
             code(r#"{"alg":"HS256","crit":["exp","exp"],"exp":1}"#),
             "unsupported_crit"

@@ -58,7 +58,8 @@ pub enum KeyParams {
     Oct(OctKey),
 }
 
-/// An RSA public key: big-endian modulus and exponent as decoded from the JWK.
+/// An RSA public key: big-endian modulus and exponent as decoded from the JWK, without
+/// leading zero octets (parsing drops them; see the crate docs, "RSA keys").
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RsaPublic {
@@ -249,7 +250,7 @@ pub fn rsa_bits(n: &[u8]) -> usize {
     }
 }
 
-fn strip_leading_zeros(mut n: &[u8]) -> &[u8] {
+pub(crate) fn strip_leading_zeros(mut n: &[u8]) -> &[u8] {
     while let [0, rest @ ..] = n {
         n = rest;
     }
@@ -462,10 +463,17 @@ impl Jwk {
                 fields.refuse_private(RSA_PRIVATE)?;
                 let n = fields.bytes_required("n")?;
                 let e = fields.bytes_required("e")?;
-                if strip_leading_zeros(&n).is_empty() || strip_leading_zeros(&e).is_empty() {
+                // Normalised: leading zero octets (forbidden by RFC 7518 section 6.3.1.1,
+                // but sent by encoders that copy a DER INTEGER) are dropped, so one key has
+                // one representation and one RFC 7638 thumbprint (see the crate docs).
+                let (n, e) = (strip_leading_zeros(&n), strip_leading_zeros(&e));
+                if n.is_empty() || e.is_empty() {
                     return Err(Error::invalid_key("RSA \"n\" and \"e\" must be non-zero"));
                 }
-                KeyParams::Rsa(RsaPublic { n, e })
+                KeyParams::Rsa(RsaPublic {
+                    n: n.to_vec(),
+                    e: e.to_vec(),
+                })
             }
             "EC" => {
                 fields.refuse_private(&["d"])?;
@@ -612,6 +620,38 @@ mod tests {
 
     fn parse(s: &str) -> Result<Jwk, Error> {
         Jwk::parse(s.as_bytes())
+    }
+
+    /// Issue 11 item 3: the same RSA key with and without leading zero octets in `n` and `e`
+    /// is one key, with one thumbprint.
+    #[test]
+    fn rsa_leading_zeros_are_normalised() {
+        let n = [0xc5u8, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07];
+        let with_zeros = |zn: usize, ze: usize| {
+            let mut nn = vec![0; zn];
+            nn.extend_from_slice(&n);
+            let mut ee = vec![0; ze];
+            ee.extend_from_slice(&[1, 0, 1]);
+            parse(&alloc::format!(
+                r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
+                b64::encode(&nn),
+                b64::encode(&ee)
+            ))
+            .unwrap()
+        };
+        let plain = with_zeros(0, 0);
+        for (zn, ze) in [(1, 0), (0, 1), (2, 3)] {
+            let padded = with_zeros(zn, ze);
+            assert_eq!(padded.params, plain.params, "{zn} {ze}");
+            assert_eq!(padded.thumbprint(), plain.thumbprint(), "{zn} {ze}");
+            assert_eq!(padded.bits(), 64);
+        }
+        // A key whose fields were changed by hand still hashes to its value.
+        let mut edited = plain.clone();
+        if let KeyParams::Rsa(k) = &mut edited.params {
+            k.n.insert(0, 0);
+        }
+        assert_eq!(edited.thumbprint(), plain.thumbprint());
     }
 
     #[test]

@@ -27,6 +27,16 @@
 //!   ([`json::MAX_DEPTH`]), header and payload must be objects.
 //! - Sizes are checked before any decoding ([`Limits`]).
 //!
+//! # RSA keys: leading zero octets are normalised, not refused
+//! RFC 7518 section 6.3.1.1 forbids a leading zero octet in `n` (and `e` is likewise a
+//! minimal unsigned integer), yet encoders that copy a DER INTEGER emit one. Such a key is the
+//! same key: parsing drops the zero octets, so [`RsaPublic`] always holds the minimal form and
+//! [`Jwk::thumbprint`] (RFC 7638, which hashes the minimal form) is a function of the key, not
+//! of its encoding; a thumbprint allow or deny list cannot be sidestepped by padding `n`.
+//! Refusing would break interoperability with those encoders for no security gain, since the
+//! integer, and so every signature check, is the same either way. `n` or `e` of only zero
+//! octets is `invalid_key`.
+//!
 //! # One pass into the caller's type
 //! [`ClaimsRef::parse_into`] applies the same rules while deserializing the claims into the
 //! caller's type (which may borrow from the payload) and reading the registered claims, in

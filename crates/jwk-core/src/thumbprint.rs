@@ -5,7 +5,7 @@ use alloc::string::String;
 use sha2::{Digest, Sha256};
 
 use crate::b64;
-use crate::jwk::{Jwk, KeyParams};
+use crate::jwk::{strip_leading_zeros, Jwk, KeyParams};
 
 impl Jwk {
     /// The RFC 7638 thumbprint input: the required members, sorted, without whitespace.
@@ -24,9 +24,11 @@ impl Jwk {
         // Member values here are base64url or fixed registered names: nothing needs escaping.
         match &self.params {
             KeyParams::Rsa(k) => {
-                member("e", &b64::encode(&k.e), false);
+                // Minimal octets (RFC 7638 section 3.2, RFC 7518 section 6.3.1): parsing
+                // already drops leading zeros; a hand-edited key is hashed by its value too.
+                member("e", &b64::encode(strip_leading_zeros(&k.e)), false);
                 member("kty", "RSA", false);
-                member("n", &b64::encode(&k.n), true);
+                member("n", &b64::encode(strip_leading_zeros(&k.n)), true);
             }
             KeyParams::Ec(k) => {
                 member("crv", k.crv.as_str(), false);

@@ -10,19 +10,22 @@ use serde_json::{json, Value};
 use crate::keys;
 use crate::output;
 
-/// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM]) [--json]`.
+/// `jwkctl jwks inspect (FILE | --url URL [--ca-file PEM] [--allow-http]) [--json]`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["file", "url"])))]
 pub(crate) struct Args {
     /// A JWK Set file (or one bare JWK).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
-    /// A JWK Set URL (HTTPS).
+    /// A JWK Set URL (HTTPS; http only with --allow-http and a loopback host).
     #[arg(long, value_name = "URL")]
     url: Option<String>,
     /// Extra trust anchors (PEM) for HTTPS.
     #[arg(long, value_name = "PEM", requires = "url")]
     ca_file: Option<PathBuf>,
+    /// Allow plain http for --url, for loopback hosts only (local identity providers, tests).
+    #[arg(long, requires = "url")]
+    allow_http: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -36,6 +39,7 @@ struct Row {
     alg: Option<String>,
     key_use: Option<String>,
     crv: Option<String>,
+    key_ops: Option<Vec<String>>,
     bits: Option<usize>,
     thumbprint: Option<String>,
     reason: Option<String>,
@@ -46,7 +50,14 @@ struct Row {
 pub(crate) fn run(args: Args) -> ExitCode {
     let loaded = match (&args.file, &args.url) {
         (Some(path), _) => keys::read_file(path),
-        (None, Some(url)) => keys::remote(url, args.ca_file.as_deref()).map(|k| k.set),
+        (None, Some(url)) => keys::remote(
+            url,
+            keys::Remote {
+                ca_file: args.ca_file.as_deref(),
+                allow_http: args.allow_http,
+            },
+        )
+        .map(|k| k.set),
         (None, None) => Err(keys::Unavailable("give a FILE or --url".into())),
     };
     let set = match loaded {
@@ -80,10 +91,11 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 index,
                 kid: r.kid.clone(),
                 kty: r.kty.clone(),
-                alg: None,
-                key_use: None,
-                crv: None,
-                bits: None,
+                alg: r.alg.clone(),
+                key_use: r.key_use.clone(),
+                crv: r.crv.clone(),
+                key_ops: r.key_ops.clone(),
+                bits: r.bits,
                 thumbprint: None,
                 reason: Some(r.reason.to_string()),
                 notes: Vec::new(),
@@ -121,6 +133,7 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 KeyParams::Okp(o) => Some(o.crv.as_str().to_owned()),
                 _ => None,
             },
+            key_ops: k.key_ops.clone(),
             bits: Some(k.bits()),
             thumbprint: Some(k.thumbprint()),
             reason,
@@ -191,13 +204,14 @@ fn der_sequence_is_complete(der: &[u8]) -> bool {
 impl Row {
     /// The object in the contract's member order (serde_json's map would sort them).
     fn to_json(&self) -> String {
-        let members: [(&str, Value); 10] = [
+        let members: [(&str, Value); 11] = [
             ("index", json!(self.index)),
             ("kid", json!(self.kid)),
             ("kty", json!(self.kty)),
             ("alg", json!(self.alg)),
             ("use", json!(self.key_use)),
             ("crv", json!(self.crv)),
+            ("key_ops", json!(self.key_ops)),
             ("bits", json!(self.bits)),
             ("thumbprint", json!(self.thumbprint)),
             ("usable", json!(self.reason.is_none())),
@@ -213,13 +227,14 @@ impl Row {
 
 fn table(rows: &[Row]) -> String {
     let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
-    let mut lines: Vec<[String; 9]> = vec![[
+    let mut lines: Vec<[String; 10]> = vec![[
         "INDEX",
         "KID",
         "KTY",
         "ALG",
         "USE",
         "CRV",
+        "KEY_OPS",
         "BITS",
         "THUMBPRINT",
         "STATUS",
@@ -233,6 +248,9 @@ fn table(rows: &[Row]) -> String {
             dash(&r.alg),
             dash(&r.key_use),
             dash(&r.crv),
+            r.key_ops
+                .as_ref()
+                .map_or_else(|| "-".into(), |ops| ops.join(",")),
             r.bits.map_or_else(|| "-".into(), |b| b.to_string()),
             dash(&r.thumbprint),
             match &r.reason {
@@ -241,7 +259,7 @@ fn table(rows: &[Row]) -> String {
             },
         ]);
     }
-    let mut widths = [0usize; 9];
+    let mut widths = [0usize; 10];
     for l in &lines {
         for (w, cell) in widths.iter_mut().zip(l) {
             *w = (*w).max(cell.chars().count());

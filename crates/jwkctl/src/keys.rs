@@ -1,7 +1,10 @@
 //! Where keys come from: a file, a JWK Set URL, or an issuer's OpenID Connect discovery
 //! document. A one-shot tool needs no cache: the URL variants fetch the document once with
 //! `jwks-fetch` (HTTPS, bounded in time and size, `--ca-file` trust anchors) on a
-//! current-thread runtime, and the set is then used like a file's.
+//! current-thread runtime, and the set is then used like a file's. Fetched sets never yield
+//! `oct` keys (`jwks-fetch` sets them aside). Plain http only with `--allow-http`, for
+//! loopback hosts, as `jwks watch` has it; messages name the CLI's flags, never a library
+//! option.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +28,15 @@ pub(crate) struct SourceArgs {
     pub(crate) discovery: Option<String>,
 }
 
+/// How remote key sources are reached (`--ca-file`, `--allow-http`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Remote<'a> {
+    /// Extra trust anchors (PEM) for HTTPS.
+    pub(crate) ca_file: Option<&'a Path>,
+    /// Plain http for loopback hosts.
+    pub(crate) allow_http: bool,
+}
+
 /// Keys ready for a validator.
 #[derive(Debug)]
 pub(crate) struct Keys {
@@ -44,15 +56,31 @@ impl Keys {
 #[derive(Debug)]
 pub(crate) struct Unavailable(pub(crate) String);
 
-/// Loads the key source named by `args`. `ca_file` applies to HTTPS sources.
-pub(crate) fn load(args: &SourceArgs, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
+/// Loads the key source named by `args`. `how` applies to the URL sources.
+pub(crate) fn load(args: &SourceArgs, how: Remote<'_>) -> Result<Keys, Unavailable> {
     if let Some(path) = &args.jwks {
         return read_file(path).map(Keys::from_set);
     }
     if let Some(issuer) = &args.discovery {
-        return discover(issuer, ca_file);
+        return discover(issuer, how);
     }
-    remote(args.jwks_url.as_deref().unwrap_or_default(), ca_file)
+    remote(args.jwks_url.as_deref().unwrap_or_default(), how)
+}
+
+/// A fetch error in the CLI's words: without the URL (the caller's message names it once)
+/// and naming the CLI's flags rather than the library's options.
+pub(crate) fn fetch_error(e: &jwks_fetch::FetchError) -> String {
+    use jwks_fetch::FetchError;
+    let detail = match e {
+        FetchError::InsecureUrl { .. } => {
+            "plain http is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost), \
+             with --allow-http; use https"
+                .to_owned()
+        }
+        FetchError::InvalidUrl { reason, .. } => format!("invalid URL: {reason}"),
+        other => other.to_string(),
+    };
+    format!("{detail} ({})", e.code())
 }
 
 /// A file holding a JWK Set or one bare JWK.
@@ -74,15 +102,15 @@ pub(crate) fn parse_document(bytes: &[u8]) -> Result<JwkSet, String> {
     Ok(JwkSet::new(vec![jwk]))
 }
 
-/// A JWK Set fetched once over HTTPS.
-pub(crate) fn remote(url: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
-    let cfg = fetch_config(ca_file);
+/// A JWK Set fetched once over HTTPS (or loopback http with `--allow-http`).
+pub(crate) fn remote(url: &str, how: Remote<'_>) -> Result<Keys, Unavailable> {
+    let cfg = fetch_config(how);
     let fetched = runtime()?
         .block_on(jwks_fetch::fetch_once(url, &cfg))
         .map_err(|e| {
             Unavailable(format!(
-                "cannot fetch the JWK Set at {url}: {e} ({})",
-                e.code()
+                "cannot fetch the JWK Set at {url}: {}",
+                fetch_error(&e)
             ))
         })?;
     Ok(Keys::from_set(fetched.jwks))
@@ -90,8 +118,8 @@ pub(crate) fn remote(url: &str, ca_file: Option<&Path>) -> Result<Keys, Unavaila
 
 /// The JWK Set named by `issuer`'s OpenID Connect discovery document, or its RFC 8414
 /// authorization server metadata when there is no OpenID document.
-fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
-    let cfg = fetch_config(ca_file);
+fn discover(issuer: &str, how: Remote<'_>) -> Result<Keys, Unavailable> {
+    let cfg = fetch_config(how);
     let rt = runtime()?;
     // OpenID Connect discovery first; RFC 8414 metadata when the OpenID document is absent.
     let meta = match rt.block_on(jwks_fetch::discover_once(
@@ -106,14 +134,19 @@ fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
         )),
         other => other,
     }
-    .map_err(|e| Unavailable(format!("discovery for {issuer} failed: {e} ({})", e.code())))?;
+    .map_err(|e| {
+        Unavailable(format!(
+            "discovery for {issuer} failed: {}",
+            fetch_error(&e)
+        ))
+    })?;
     let fetched = rt
         .block_on(jwks_fetch::fetch_once(&meta.jwks_uri, &cfg))
         .map_err(|e| {
             Unavailable(format!(
-                "cannot fetch the JWK Set at {} (from {issuer}'s discovery document): {e} ({})",
+                "cannot fetch the JWK Set at {} (from {issuer}'s discovery document): {}",
                 meta.jwks_uri,
-                e.code()
+                fetch_error(&e)
             ))
         })?;
     Ok(Keys {
@@ -122,9 +155,9 @@ fn discover(issuer: &str, ca_file: Option<&Path>) -> Result<Keys, Unavailable> {
     })
 }
 
-fn fetch_config(ca_file: Option<&Path>) -> jwks_fetch::FetchConfig {
-    let cfg = jwks_fetch::FetchConfig::default();
-    match ca_file {
+fn fetch_config(how: Remote<'_>) -> jwks_fetch::FetchConfig {
+    let cfg = jwks_fetch::FetchConfig::default().with_allow_http_loopback(how.allow_http);
+    match how.ca_file {
         Some(path) => cfg.with_ca_file(path),
         None => cfg,
     }

@@ -21,6 +21,10 @@ pub(crate) struct Args {
     /// Extra trust anchors (PEM) for HTTPS key sources.
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
+    /// Allow plain http for --jwks-url and --discovery, for loopback hosts only (local
+    /// identity providers, tests).
+    #[arg(long)]
+    allow_http: bool,
     /// Allowed algorithm (repeat, or comma-separate). Default: every asymmetric algorithm
     /// supported; HS* only if listed.
     #[arg(long, value_name = "ALG", value_delimiter = ',')]
@@ -38,9 +42,14 @@ pub(crate) struct Args {
     /// Required header typ (case-insensitive, "application/" optional), e.g. at+jwt.
     #[arg(long, value_name = "TYP")]
     typ: Option<String>,
-    /// Claim that must be present (repeatable).
+    /// Claim that must be present (repeatable). `exp` is always required unless
+    /// --allow-missing-exp is given.
     #[arg(long, value_name = "CLAIM")]
     require: Vec<String>,
+    /// Accept a token without `exp` (it never expires; the output warns). By default a
+    /// token without `exp` is invalid (missing_claim, exit 1).
+    #[arg(long)]
+    allow_missing_exp: bool,
     /// Allowed clock skew in seconds for exp, nbf and iat.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     leeway: u64,
@@ -61,7 +70,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return output::undecided(None, &e),
     };
-    let keys = match keys::load(&args.source, args.ca_file.as_deref()) {
+    let how = keys::Remote {
+        ca_file: args.ca_file.as_deref(),
+        allow_http: args.allow_http,
+    };
+    let keys = match keys::load(&args.source, how) {
         Ok(k) => k,
         Err(keys::Unavailable(message)) => {
             return output::undecided(Some("jwks_unavailable"), &message)
@@ -94,9 +107,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
     if let Some(typ) = &args.typ {
         b = b.typ(typ);
     }
-    // The library requires exp by default; the CLI reports its absence instead, unless
-    // asked with --require exp.
-    b = b.dangerous_allow_missing_exp();
+    // exp is required, as in the library, unless --allow-missing-exp (then the output warns);
+    // --require exp wins over it.
+    if args.allow_missing_exp && !args.require.iter().any(|c| c == "exp") {
+        b = b.dangerous_allow_missing_exp();
+    }
     for claim in &args.require {
         b = b.require(claim);
     }

@@ -89,7 +89,11 @@ async fn watch(args: &Args) -> ExitCode {
         Err(e) => {
             return unavailable(
                 args,
-                &format!("cannot watch {}: {e} ({})", args.url, e.code()),
+                &format!(
+                    "cannot watch {}: {}",
+                    args.url,
+                    crate::keys::fetch_error(&e)
+                ),
             )
         }
     };
@@ -100,9 +104,9 @@ async fn watch(args: &Args) -> ExitCode {
         return unavailable(
             args,
             &format!(
-                "cannot fetch the JWK Set at {}: {e} ({})",
+                "cannot fetch the JWK Set at {}: {}",
                 args.url,
-                e.code()
+                crate::keys::fetch_error(&e)
             ),
         );
     }

@@ -181,13 +181,43 @@ fn valid_token_output_contract() {
     );
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains(r#""kid":null"#));
-    // A token without exp verifies with a warning (the CLI does not require exp unless asked).
+    // Issue 11 item 4: a token without exp is invalid by default (scripts trust the exit
+    // code); --allow-missing-exp accepts it with a warning; --require exp wins over that.
     let no_exp = mint(&*rs, &hdr(&*rs, "rs"), &json!({"iss": ISS}).to_string());
     let out = run(&["verify", "--jwks", f, &no_exp], None);
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (1, "missing_claim"),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        &["verify", "--jwks", f, "--allow-missing-exp", &no_exp],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.json()["warnings"].to_string().contains("no exp"));
-    let out = run(&["verify", "--jwks", f, "--require", "exp", &no_exp], None);
-    assert_eq!((out.code, out.error_code().as_str()), (1, "missing_claim"));
+    for args in [
+        vec!["verify", "--jwks", f, "--require", "exp", &no_exp],
+        vec![
+            "verify",
+            "--jwks",
+            f,
+            "--allow-missing-exp",
+            "--require",
+            "exp",
+            &no_exp,
+        ],
+    ] {
+        let out = run(&args, None);
+        assert_eq!((out.code, out.error_code().as_str()), (1, "missing_claim"));
+    }
+    let help = run(&["verify", "--help"], None);
+    assert!(
+        help.stdout.contains("--allow-missing-exp"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[test]
@@ -242,6 +272,23 @@ fn every_error_code_through_the_binary() {
             base(&[&mint(
                 &*rs,
                 &json!({"alg":"RS256","kid":"rs","crit":["urn:x"],"urn:x":1}),
+                &good_claims().to_string(),
+            )]),
+        ),
+        // Issue 11 item 6: crit that is not an array of strings.
+        (
+            "unsupported_crit",
+            base(&[&mint(
+                &*rs,
+                &json!({"alg":"RS256","kid":"rs","crit":"urn:x","urn:x":1}),
+                &good_claims().to_string(),
+            )]),
+        ),
+        (
+            "unsupported_crit",
+            base(&[&mint(
+                &*rs,
+                &json!({"alg":"RS256","kid":"rs","crit":["urn:x",7],"urn:x":1}),
                 &good_claims().to_string(),
             )]),
         ),
@@ -404,7 +451,7 @@ fn inspect_reports_unusable_keys() {
     let f = file.to_str().unwrap();
     let out = run(&["jwks", "inspect", "--json", f], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with(r#"{"keys":[{"index":0,"kid":"rs","kty":"RSA","alg":"RS256","use":null,"crv":null,"bits":2048,"thumbprint":"#), "{}", out.stdout);
+    assert!(out.stdout.starts_with(r#"{"keys":[{"index":0,"kid":"rs","kty":"RSA","alg":"RS256","use":null,"crv":null,"key_ops":null,"bits":2048,"thumbprint":"#), "{}", out.stdout);
     let keys = out.json()["keys"].as_array().unwrap().clone();
     let summary: Vec<(u64, &str, bool)> = keys
         .iter()
@@ -449,6 +496,170 @@ fn inspect_reports_unusable_keys() {
         table.stdout
     );
     assert!(table.stdout.contains("5 keys, 2 usable, 3 unusable"));
+}
+
+/// Issue 11 item 5: an unusable key shows every member it declared, whatever made it
+/// unusable: a parse failure (33-byte EC coordinates), `use: enc`, an unknown `kty`, an
+/// import failure (a small-order Ed25519 key with `key_ops`).
+#[test]
+fn inspect_shows_what_unusable_keys_declared() {
+    let x33 = b64::encode(&[1u8; 33]);
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"ec33","alg":"ES256","use":"sig","key_ops":["verify"],"x":"{x33}","y":"{x33}"}},{{"kty":"RSA","kid":"enc","alg":"RSA-OAEP","use":"enc","n":"AQAB","e":"AQAB"}},{{"kty":"zzz","kid":"odd","alg":"RS256","use":"sig","crv":"X9"}},{{"kty":"OKP","crv":"Ed25519","kid":"id","alg":"EdDSA","key_ops":["verify"],"x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}]}}"#
+    );
+    let file = temp_file("declared.json", &doc);
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    let declared: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!([
+                r["kid"],
+                r["kty"],
+                r["alg"],
+                r["use"],
+                r["crv"],
+                r["key_ops"],
+                r["bits"],
+                r["usable"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            json!([
+                "ec33",
+                "EC",
+                "ES256",
+                "sig",
+                "P-256",
+                ["verify"],
+                256,
+                false
+            ]),
+            json!(["enc", "RSA", "RSA-OAEP", "enc", null, null, 17, false]),
+            json!(["odd", "zzz", "RS256", "sig", "X9", null, null, false]),
+            json!([
+                "id",
+                "OKP",
+                "EdDSA",
+                null,
+                "Ed25519",
+                ["verify"],
+                256,
+                false
+            ]),
+        ]
+    );
+    let table = run(&["jwks", "inspect", f], None);
+    assert_eq!(table.code, 0);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    let cells = |i: usize| lines[i].split_whitespace().take(8).collect::<Vec<_>>();
+    assert_eq!(
+        cells(0),
+        ["INDEX", "KID", "KTY", "ALG", "USE", "CRV", "KEY_OPS", "BITS"]
+    );
+    assert_eq!(
+        cells(1),
+        ["0", "ec33", "EC", "ES256", "sig", "P-256", "verify", "256"]
+    );
+    assert_eq!(
+        cells(2),
+        ["1", "enc", "RSA", "RSA-OAEP", "enc", "-", "-", "17"]
+    );
+    assert_eq!(
+        cells(3),
+        ["2", "odd", "zzz", "RS256", "sig", "X9", "-", "-"]
+    );
+}
+
+/// Issue 11 item 3: the same RSA key with a leading zero octet in `n` (and in `e`) has the
+/// thumbprint of the key, and still verifies.
+#[test]
+fn padded_rsa_key_has_the_keys_thumbprint() {
+    let rs = rsa(Algorithm::Rs256);
+    let plain = jwk(&*rs, "rs");
+    let jwk_core::KeyParams::Rsa(k) = &plain.params else {
+        panic!("{plain:?}");
+    };
+    let padded = format!(
+        r#"{{"kty":"RSA","kid":"rs","n":"{}","e":"{}"}}"#,
+        b64::encode(&[&[0u8][..], &k.n].concat()),
+        b64::encode(&[&[0u8, 0][..], &k.e].concat())
+    );
+    let file = temp_file(
+        "padded.json",
+        &format!(r#"{{"keys":[{padded},{}]}}"#, plain.to_json()),
+    );
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["thumbprint"], plain.thumbprint());
+    assert_eq!(rows[1]["thumbprint"], plain.thumbprint());
+    assert_eq!(rows[0]["bits"], 2048);
+    let alone = temp_file("padded-only.json", &format!(r#"{{"keys":[{padded}]}}"#));
+    let token = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
+    let now = NOW.to_string();
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            alone.to_str().unwrap(),
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// Issue 11 item 7: dates before 1970 are NumericDates: a negative exp is expired, a
+/// negative nbf or iat lies in the past.
+#[test]
+fn dates_before_1970_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let file = jwks_file(vec![jwk(&*rs, "rs")]);
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let verify = |member: &str, raw: &str| {
+        let token = mint(&*rs, &hdr(&*rs, "rs"), &claims_with(member, raw));
+        run(&["verify", "--jwks", f, "--now", &now, &token], None)
+    };
+    let out = verify("exp", "-1");
+    assert_eq!((out.code, out.error_code().as_str()), (1, "expired"));
+    for (member, raw) in [("nbf", "-1"), ("iat", "-1.5")] {
+        let out = verify(member, raw);
+        assert_eq!(out.code, 0, "{member}: {}", out.stdout);
+    }
+}
+
+/// Issue 11 item 8: typ is judged after the signature: a badly signed token with the wrong
+/// typ is bad_signature; a well signed one is type_mismatch.
+#[test]
+fn typ_is_judged_after_the_signature_through_the_binary() {
+    let rs = rsa(Algorithm::Rs256);
+    let file = jwks_file(vec![jwk(&*rs, "rs")]);
+    let f = file.to_str().unwrap();
+    let now = NOW.to_string();
+    let token = mint(
+        &*rs,
+        &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+        &good_claims().to_string(),
+    );
+    let verify = |t: &str| {
+        let out = run(
+            &["verify", "--jwks", f, "--now", &now, "--typ", "at+jwt", t],
+            None,
+        );
+        (out.code, out.error_code())
+    };
+    assert_eq!(verify(&token), (1, "type_mismatch".into()));
+    assert_eq!(verify(&tamper(&token)), (1, "bad_signature".into()));
 }
 
 #[test]
@@ -838,4 +1049,284 @@ fn attacks_through_the_binary() {
         &claims,
     );
     assert_eq!(code(&[], &b64_false), (1, "unsupported_crit".into()));
+}
+
+/// Issue 11 item 1: Ed25519 keys of small order. The identity key would verify
+/// `R = identity, S = 0` over any claims; `verify` finds no usable key and `jwks inspect`
+/// shows every small-order encoding (both sign bits, y >= p) as unusable.
+#[test]
+fn ed25519_small_order_keys_through_the_binary() {
+    let encodings = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ];
+    let bytes = |h: &str| -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let keys: Vec<String> = encodings
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            format!(
+                r#"{{"kty":"OKP","crv":"Ed25519","kid":"k{i}","x":"{}"}}"#,
+                b64::encode(&bytes(h))
+            )
+        })
+        .collect();
+    let file = temp_file("small.json", &format!(r#"{{"keys":[{}]}}"#, keys.join(",")));
+    let f = file.to_str().unwrap();
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), encodings.len());
+    for row in &rows {
+        assert_eq!(row["usable"], false, "{row}");
+        assert!(
+            row["reason"].as_str().unwrap().contains("small order"),
+            "{row}"
+        );
+    }
+    // The forgery: the identity key (k2), R = identity, S = 0.
+    let mut sig = bytes(encodings[2]);
+    sig.extend_from_slice(&[0; 32]);
+    let forged = format!(
+        "{}.{}.{}",
+        b64::encode(br#"{"alg":"EdDSA","kid":"k2"}"#),
+        b64::encode(good_claims().to_string().as_bytes()),
+        b64::encode(&sig)
+    );
+    let now = NOW.to_string();
+    // (The binary's one backend: CI runs this file with each.)
+    let out = run(&["verify", "--jwks", f, "--now", &now, &forged], None);
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (1, "key_not_found"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 11 item 2: a set fetched over HTTPS never yields an `oct` key (`--jwks-url`,
+/// `--discovery`, `jwks inspect --url`); the same set in a local file keeps today's rules.
+#[test]
+fn network_key_sets_never_yield_shared_secrets() {
+    let secret = [7u8; 32];
+    let hs = provider().hmac_signer(&secret, &Algorithm::Hs256).unwrap();
+    let rs = rsa(Algorithm::Rs256);
+    let secrets = JwkSet::new(vec![jwk(&*hs, "hs")]).to_json();
+    let mixed = format!(
+        r#"{{"keys":[{},{}]}}"#,
+        jwk(&*hs, "hs").to_json(),
+        jwk(&*rs, "rs").to_json()
+    );
+    let server = https_server(|base| {
+        vec![
+            ("/secrets".into(), "application/json", secrets.clone()),
+            ("/mixed".into(), "application/json", mixed.clone()),
+            (
+                "/.well-known/openid-configuration".into(),
+                "application/json",
+                json!({"issuer": base, "jwks_uri": format!("{base}/secrets")}).to_string(),
+            ),
+        ]
+    });
+    let ca = server.ca_file.to_str().unwrap();
+    let now = NOW.to_string();
+    let token = mint(&*hs, &hdr(&*hs, "hs"), &good_claims().to_string());
+    let local = temp_file("secrets.json", &secrets);
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            local.to_str().unwrap(),
+            "--alg",
+            "HS256",
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for source in ["--jwks-url", "--discovery"] {
+        let url = match source {
+            "--jwks-url" => format!("{}/secrets", server.base),
+            _ => server.base.clone(),
+        };
+        let out = run(
+            &[
+                "verify",
+                source,
+                &url,
+                "--ca-file",
+                ca,
+                "--alg",
+                "HS256",
+                "--now",
+                &now,
+                &token,
+            ],
+            None,
+        );
+        assert_eq!(
+            (out.code, out.error_code().as_str()),
+            (2, "jwks_unavailable"),
+            "{source}: {}",
+            out.stdout
+        );
+        assert!(out.stderr.contains("private_key"), "{}", out.stderr);
+    }
+    let out = run(
+        &[
+            "jwks",
+            "inspect",
+            "--json",
+            "--url",
+            &format!("{}/mixed", server.base),
+            "--ca-file",
+            ca,
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(
+        (
+            rows[0]["kid"].as_str(),
+            rows[0]["kty"].as_str(),
+            &rows[0]["usable"]
+        ),
+        (Some("hs"), Some("oct"), &json!(false))
+    );
+    assert_eq!(
+        (rows[1]["kid"].as_str(), &rows[1]["usable"]),
+        (Some("rs"), &json!(true))
+    );
+}
+
+/// A loopback plain-http server with fixed routes (`Connection: close`), for `--allow-http`.
+fn http_server(routes: impl FnOnce(&str) -> Vec<(String, String)>) -> String {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let routes = routes(&base);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut tcp) = stream else { return };
+            let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match tcp.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (status, body) = routes
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map_or(("404 Not Found", "not found".to_owned()), |(_, b)| {
+                    ("200 OK", b.clone())
+                });
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(reply.as_bytes());
+        }
+    });
+    base
+}
+
+/// Issue 11 item 9: `verify --jwks-url / --discovery` and `jwks inspect --url` take
+/// `--allow-http` (loopback hosts only, as `jwks watch`); the refusal names the CLI flag, not
+/// the library option, and names the URL once.
+#[test]
+fn allow_http_for_loopback_key_sources() {
+    let rs = rsa(Algorithm::Rs256);
+    let jwks = JwkSet::new(vec![jwk(&*rs, "rs")]).to_json();
+    let base = http_server(|base| {
+        vec![
+            ("/jwks".into(), jwks.clone()),
+            (
+                "/.well-known/openid-configuration".into(),
+                json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}).to_string(),
+            ),
+        ]
+    });
+    let url = format!("{base}/jwks");
+    let now = NOW.to_string();
+    let token = mint(
+        &*rs,
+        &hdr(&*rs, "rs"),
+        &claims_with("iss", &json!(base).to_string()),
+    );
+    let refused = [
+        vec!["verify", "--jwks-url", &url, "--now", &now, &token],
+        vec!["verify", "--discovery", &base, "--now", &now, &token],
+        vec!["jwks", "inspect", "--json", "--url", &url],
+    ];
+    for args in &refused {
+        let out = run(args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stdout);
+        assert_eq!(out.error_code(), "jwks_unavailable");
+        for text in [&out.stderr, &out.json()["error"]["message"].to_string()] {
+            assert!(text.contains("--allow-http"), "{text}");
+            assert!(!text.contains("allow_http_loopback"), "{text}");
+            assert!(text.contains("insecure_url"), "{text}");
+        }
+        let target = if args.contains(&"--discovery") {
+            &base
+        } else {
+            &url
+        };
+        assert_eq!(
+            out.stderr.matches(target.as_str()).count(),
+            1,
+            "{}",
+            out.stderr
+        );
+    }
+    for mut args in refused {
+        args.push("--allow-http");
+        let out = run(&args, None);
+        assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
+    }
+    // Never for other hosts (refused before any I/O).
+    let out = run(
+        &[
+            "verify",
+            "--jwks-url",
+            "http://example.com/jwks",
+            "--allow-http",
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(
+        (out.code, out.error_code().as_str()),
+        (2, "jwks_unavailable")
+    );
+    assert!(out.stderr.contains("insecure_url"), "{}", out.stderr);
+    let help = run(&["verify", "--help"], None);
+    assert!(help.stdout.contains("--allow-http"));
+    let help = run(&["jwks", "inspect", "--help"], None);
+    assert!(help.stdout.contains("--allow-http"));
 }

@@ -199,7 +199,7 @@ impl Fetcher {
         }
         check_media_type(&resp.headers, JWKS_MEDIA_TYPES)?;
         let body = resp.body.unwrap_or_default();
-        let jwks = JwkSet::parse(&body).map_err(|error| FetchError::Document { error })?;
+        let jwks = JwkSet::parse_public(&body).map_err(|error| FetchError::Document { error })?;
         let count = jwks.keys.len() + jwks.rejected.len();
         if count > self.inner.cfg.max_keys {
             return Err(FetchError::TooManyKeys {

@@ -56,6 +56,9 @@
 //! - `Cache-Control: max-age` (minus `Age`) or `Expires` (against `Date`) gives the TTL,
 //!   clamped into [1 min, 1 h] by default ([`CacheConfig`]); `ETag` / `Last-Modified` are sent
 //!   back as `If-None-Match` / `If-Modified-Since`, and a 304 renews the keys held.
+//! - A fetched set is public: it never yields an `oct` key. Each is set aside as
+//!   `private_key` (`jwk_core::JwkSet::parse_public`), so `--jwks-url`, `--discovery` and an
+//!   issuer's `trusted_issuers` never verify HMAC tokens with a secret anyone could read.
 //! - Discovery ([`DiscoveryKind::OpenId`], RFC 8414 [`DiscoveryKind::OAuth`]): the document's
 //!   `issuer` must equal the configured issuer byte for byte, `jwks_uri` must be https (or
 //!   allowed loopback http). A source built by discovery asks the metadata again when its
@@ -70,7 +73,7 @@
 //!   cooldown (30 s; not started at start-up; scheduled refreshes do not use it up). Inside the
 //!   cooldown unknown kids fail fast (`key_not_found`); a kid absent from a fresh fetch is
 //!   remembered (bounded negative cache, 1024 kids, 5 min). Tokens refused on their header
-//!   (algorithm, `typ`, issuer route) never reach the source: `jwt-validate` checks first.
+//!   (algorithm, `crit`, issuer route) never reach the source: `jwt-validate` checks first.
 //! - Refresh ahead of expiry on a background task; stale-if-error up to 24 h past expiry,
 //!   with exponential backoff and jitter (1 s doubling to 5 min), and `Retry-After` on 429 /
 //!   503 honoured (clamped to 10 min): no request before it.

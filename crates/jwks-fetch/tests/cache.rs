@@ -78,11 +78,15 @@ async fn cold_start_while_the_provider_is_down() {
     assert_eq!(server.hits(), 1);
     match v.validate_async(&token).await {
         Err(Error::JwksUnavailable(e)) => {
-            assert!(e.message.contains("http_status"), "{}", e.message);
             assert!(e.retry_after.is_some_and(|d| d <= secs(1)));
         }
         other => panic!("{other:?}"),
     }
+    // Why, by code (not by the message's text).
+    assert_eq!(
+        src.stats().last_error.map(|e| e.code()),
+        Some("http_status")
+    );
     assert_eq!(src.health(), Health::Unavailable);
     // After the backoff, one more attempt per validation burst.
     clock.advance(secs(1));
@@ -104,9 +108,13 @@ async fn cold_start_while_the_provider_is_down() {
     let src = source(&format!("http://127.0.0.1:{port}/jwks"), &clock);
     let v = validator(&src);
     match v.validate_async(&token).await {
-        Err(Error::JwksUnavailable(e)) => assert!(e.message.contains("connect_failed")),
+        Err(Error::JwksUnavailable(_)) => {}
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        src.stats().last_error.map(|e| e.code()),
+        Some("connect_failed")
+    );
 }
 
 #[tokio::test]
@@ -365,18 +373,7 @@ async fn header_policy_failures_never_fetch() {
     for t in [hs.as_str(), none.as_str(), "garbage", "a.b.c"] {
         assert_ne!(check(&v, t).await, "valid");
     }
-    // A required `typ` that the header does not carry.
-    let typed = Validator::builder()
-        .key_source(src.clone())
-        .algorithms([Algorithm::Es256])
-        .issuer(ISS)
-        .typ("at+jwt")
-        .build()
-        .unwrap();
-    assert_ne!(
-        check(&typed, &k1.token_as("unknown-kid", ISS)).await,
-        "valid"
-    );
+    // (A wrong `typ` is not among them: it is judged after the signature, issue 11 item 8.)
     // Routed by issuer: an untrusted iss never reaches a key source.
     let routed = Validator::builder()
         .route(
@@ -817,9 +814,8 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
         let src = source_with(&server.url("/jwks"), &clock, cache(), fetch.clone());
         let v = validator(&src);
         match v.validate_async(&token).await {
-            Err(Error::JwksUnavailable(e)) => {
-                assert!(e.message.contains(want), "{want}: {}", e.message)
-            }
+            // The code is asserted below, from the source's stats.
+            Err(Error::JwksUnavailable(_)) => {}
             other => panic!("{want}: {other:?}"),
         }
         assert_eq!(check(&v, &token).await, "jwks_unavailable", "{want}");
@@ -1075,4 +1071,58 @@ async fn a_jwks_url_that_disappears_is_rediscovered() {
     assert!(src.tick().await.unwrap().is_ok());
     assert_eq!(src.stats().jwks_uri, Some(server.url("/v2/jwks")));
     assert_eq!(server.hits(), 5);
+}
+
+/// Issue 11 item 2, for the cache behind `trusted_issuers` and `--jwks-url`: a fetched set
+/// that carries a shared secret next to a public key keeps only the public key; the HMAC key
+/// is set aside as `private_key`, so an HS256 token under its kid finds no key even when the
+/// validator allows HS256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_sets_never_yield_shared_secrets() {
+    let k1 = TestKey::new("k1");
+    let secret = [9u8; 32];
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"oct","kid":"hs","k":"{}"}},{}]}}"#,
+        jwk_core::b64::encode(&secret),
+        k1.jwk().to_json()
+    );
+    let server = Server::raw(fixed(doc)).await;
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    src.load().await.unwrap();
+    let set = src.jwks().unwrap();
+    let kids: Vec<_> = set.keys.iter().map(|k| k.kid.as_deref()).collect();
+    assert_eq!(kids, [Some("k1")]);
+    assert_eq!(set.rejected[0].reason.code(), "private_key");
+    let keys = src.keys().unwrap();
+    assert!(keys
+        .import_failures()
+        .iter()
+        .all(|f| f.code != "mixed_key_set"));
+    let hs = jws_crypto::default_provider()
+        .hmac_signer(&secret, &Algorithm::Hs256)
+        .unwrap();
+    let input = format!(
+        "{}.{}",
+        jwk_core::b64::encode(br#"{"alg":"HS256","kid":"hs"}"#),
+        jwk_core::b64::encode(br#"{"iss":"https://idp.test","exp":4102444800}"#)
+    );
+    let token = format!(
+        "{input}.{}",
+        jwk_core::b64::encode(&hs.sign(input.as_bytes()).unwrap())
+    );
+    let v = Validator::builder()
+        .key_source(src.clone())
+        .algorithms([Algorithm::Hs256, Algorithm::Es256])
+        .build()
+        .unwrap();
+    assert_eq!(
+        v.validate_async(&token)
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "key_not_found"
+    );
+    assert_eq!(check(&v, &k1.token()).await, "valid");
 }

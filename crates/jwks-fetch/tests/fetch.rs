@@ -610,3 +610,46 @@ async fn close_delimited_and_chunked_bodies_are_read_whole() {
     }
     assert_eq!(server.hits(), 2);
 }
+
+/// Issue 11 item 2: a fetched set is public, so it never yields an `oct` key: each is set
+/// aside as `private_key` at its document position; a set of nothing but secrets has no
+/// usable key.
+#[tokio::test]
+async fn fetched_sets_never_yield_shared_secrets() {
+    let good = TestKey::new("good");
+    let secret = r#"{"kty":"oct","kid":"hs","alg":"HS256","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}"#;
+    let docs = [
+        format!(
+            r#"{{"keys":[{secret},{{"kty":"zzz","kid":"odd"}},{}]}}"#,
+            good.jwk().to_json()
+        ),
+        format!(r#"{{"keys":[{secret}]}}"#),
+    ];
+    let server = Server::raw(handler(move |n, _| json(docs[n].clone()))).await;
+    let cfg = http_config();
+    let f = fetch_once(&server.url("/"), &cfg).await.unwrap();
+    let kids: Vec<_> = f.jwks.keys.iter().map(|k| k.kid.as_deref()).collect();
+    assert_eq!(kids, [Some("good")]);
+    let rejected: Vec<_> = f
+        .jwks
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.kid.as_deref(), r.reason.code()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (0, Some("hs"), "private_key"),
+            (1, Some("odd"), "unsupported_key")
+        ]
+    );
+    assert_eq!(f.jwks.rejected[0].alg.as_deref(), Some("HS256"));
+    assert_eq!(f.jwks.rejected[0].bits, Some(272));
+    match fetch_once(&server.url("/"), &cfg).await {
+        Err(FetchError::NoUsableKeys {
+            rejected,
+            first_reason,
+        }) => assert_eq!((rejected, first_reason), (1, "private_key")),
+        other => panic!("{other:?}"),
+    }
+}

@@ -127,9 +127,7 @@ pub(crate) fn check<'a>(
             })
         }
         (KeyParams::Okp(k), Kind::Ed25519) if k.crv == OkpCurve::Ed25519 => {
-            if k.x.len() != 32 {
-                return Err(Error::invalid("Ed25519 \"x\" must be 32 bytes"));
-            }
+            check_ed25519_point(&k.x)?;
             Ok(Checked::Ed25519 { x: &k.x })
         }
         (KeyParams::Oct(k), Kind::Hmac(hash)) => {
@@ -177,6 +175,69 @@ fn check_binding(jwk: &Jwk, alg: &Algorithm) -> Result<(), Error> {
     Ok(())
 }
 
+/// The y coordinates (little-endian, sign bit clear) of the eight points of order dividing 8
+/// on edwards25519: 0 (the two points of order 4), 1 (the identity), the two y values of the
+/// four points of order 8, and p - 1 (the point of order 2). The list is libsodium's
+/// `ge25519_has_small_order` blocklist without its two non-canonical entries (p and p + 1),
+/// which [`check_ed25519_point`] reaches by reducing y modulo p first.
+const ED25519_SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+    ED25519_P_MINUS_1,
+];
+
+/// p - 1 = 2^255 - 20, little-endian.
+const ED25519_P_MINUS_1: [u8; 32] = {
+    let mut b = [0xff; 32];
+    b[0] = 0xec;
+    b[31] = 0x7f;
+    b
+};
+
+/// An Ed25519 public key (RFC 8032 section 5.1.3 encoding) that no signature check can trust:
+/// a point of small order (order 1, 2, 4 or 8) verifies forged signatures such as `R = A`,
+/// `S = 0` for every message, whatever the sign bit and however y is spelled; a y at or above
+/// p is not a canonical encoding at all. Both are `invalid_key`, on every backend.
+pub(crate) fn check_ed25519_point(x: &[u8]) -> Result<(), Error> {
+    let Ok(enc) = <[u8; 32]>::try_from(x) else {
+        return Err(Error::invalid("Ed25519 \"x\" must be 32 bytes"));
+    };
+    let mut y = enc;
+    y[31] &= 0x7f;
+    // y < 2^255 = p + 19, so y >= p means y - p is in 0..19: only the low byte changes.
+    let canonical = y.iter().rev().cmp(ED25519_P_MINUS_1.iter().rev()).is_le();
+    let mut reduced = y;
+    if !canonical {
+        reduced = [0; 32];
+        reduced[0] = y[0] - 0xed;
+    }
+    if ED25519_SMALL_ORDER_Y.contains(&reduced) {
+        return Err(Error::invalid(
+            "Ed25519 public key is a point of small order (order 1, 2, 4 or 8): it would \
+             verify forged signatures",
+        ));
+    }
+    if !canonical {
+        return Err(Error::invalid(
+            "Ed25519 public key is not canonically encoded (y >= p, RFC 8032 section 5.1.3)",
+        ));
+    }
+    Ok(())
+}
+
 fn check_rsa(
     n: &[u8],
     e: &[u8],
@@ -219,7 +280,7 @@ fn check_rsa(
     if e.len() > 4 {
         if !policy.large_rsa_exponent_allowed() {
             return Err(Error::invalid(
-                "RSA public exponent above 2^32 (KeyPolicy::allow_large_rsa_exponent)",
+                "RSA public exponent above 2^32 (refused unless the key policy allows large exponents)",
             ));
         }
         if e.len() > 5 || e.first().is_some_and(|b| *b > 1) {

@@ -43,6 +43,10 @@
 //!   too small is `weak_key`, too large `invalid_key`), modulus odd, exponent odd, at
 //!   least 3 and at most 2^32 unless allowed; no ROCA fingerprint (CVE-2017-15361).
 //! - EC: the point is decoded and checked on its curve once (`invalid_key`).
+//! - Ed25519: `x` is 32 bytes, canonically encoded (`y < p`), and not one of the eight points
+//!   of small order in any spelling (`invalid_key`): such a key verifies forged signatures
+//!   (`R = identity, S = 0` for the identity). The same check runs on a signer's public key.
+//!   Non-canonical signature scalars (`S >= L`) stay `BadSignature` in both backends.
 //! - HMAC: the secret is at least the hash output long (`weak_key`).
 //!
 //! # Verification

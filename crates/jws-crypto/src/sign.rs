@@ -166,6 +166,31 @@ fn pkcs8_kind(der: &[u8]) -> Option<Pkcs8Kind> {
     })
 }
 
+/// The public key a PKCS#8 v2 `OneAsymmetricKey` (RFC 5958) carries after the private key:
+/// `publicKey [1] IMPLICIT BIT STRING`, without its unused-bits octet. `None` for v1 documents.
+fn ed25519_pkcs8_public_key(der: &[u8]) -> Option<&[u8]> {
+    let (0x30, info, _) = tlv(der)? else {
+        return None;
+    };
+    let (0x02, _version, rest) = tlv(info)? else {
+        return None;
+    };
+    let (0x30, _alg_id, rest) = tlv(rest)? else {
+        return None;
+    };
+    let (0x04, _private_key, mut rest) = tlv(rest)? else {
+        return None;
+    };
+    while !rest.is_empty() {
+        let (tag, contents, after) = tlv(rest)?;
+        if tag == 0x81 {
+            return contents.strip_prefix(&[0]);
+        }
+        rest = after;
+    }
+    None
+}
+
 /// Checks that a PKCS#8 key's declared type fits `alg` (`key_mismatch` otherwise), before the
 /// backend parses it. `kind` is the algorithm's kind, already checked as supported.
 pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(), Error> {
@@ -181,7 +206,12 @@ pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(),
             true
         }
         (Kind::Ecdsa(crv), Pkcs8Kind::Ec(Some(declared))) => crv == declared,
-        (Kind::Ed25519, Pkcs8Kind::Ed25519) => true,
+        (Kind::Ed25519, Pkcs8Kind::Ed25519) => {
+            if let Some(public) = ed25519_pkcs8_public_key(der) {
+                crate::checks::check_ed25519_point(public)?;
+            }
+            true
+        }
         (_, Pkcs8Kind::Other | Pkcs8Kind::Ec(None)) => {
             return Err(Error::private(
                 "PKCS#8 key of a type this crate does not sign with",

@@ -383,3 +383,97 @@ fn verifiers_are_shared_across_threads() {
     }
     assert_eq!(jws_crypto::default_provider().name, ALL[0].name);
 }
+
+/// The small-order encodings of `vectors/ed25519_small_order.txt`: (bytes, order, spelling).
+pub(crate) fn ed25519_small_order() -> Vec<(Vec<u8>, u32, String)> {
+    let path = format!(
+        "{}/tests/vectors/ed25519_small_order.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (hex(f[0]), f[1].parse().unwrap(), f[2].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn ed25519_small_order_keys_are_invalid() {
+    let points = ed25519_small_order();
+    assert_eq!(points.len(), 14);
+    // All eight points (distinct canonical encodings of order 1, 2, 4 and 8), both sign bits.
+    let canonical = points.iter().filter(|p| p.2 == "canonical").count();
+    assert_eq!(canonical, 8);
+    for order in [1, 2, 4, 8] {
+        assert!(points.iter().any(|p| p.1 == order));
+    }
+    assert!(points.iter().any(|p| p.2 == "y>=p"));
+    for (x, order, spelling) in &points {
+        let key = jwk(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#,
+            b64(x)
+        ));
+        for alg in [Algorithm::EdDsa, Algorithm::Ed25519] {
+            check(&key, alg, "invalid_key");
+        }
+        for p in ALL {
+            let err = p
+                .import(&key, &Algorithm::EdDsa, &KeyPolicy::default())
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(
+                err.code(),
+                "invalid_key",
+                "{} order {order} {spelling}",
+                p.name
+            );
+        }
+    }
+    // Other non-canonical encodings (y >= p, not small order) are refused too; a regular
+    // key still imports.
+    let mut y_p_plus_2 = vec![0xffu8; 32];
+    y_p_plus_2[0] = 0xef;
+    y_p_plus_2[31] = 0x7f;
+    let key = jwk(&format!(
+        r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#,
+        b64(&y_p_plus_2)
+    ));
+    check(&key, Algorithm::EdDsa, "invalid_key");
+    let good =
+        jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#);
+    check(&good, Algorithm::EdDsa, "ok");
+}
+
+#[test]
+fn ed25519_non_canonical_s_is_a_bad_signature() {
+    // RFC 8037 A.4, then S + L: the same signature with a scalar at or above the group order.
+    let key =
+        jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#);
+    let input = b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+    let sig = jwk_core::b64::decode(
+        "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+        jwk_core::Part::Signature,
+    )
+    .unwrap();
+    // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+    let l = hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+    let mut high = sig.clone();
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(high[32 + i]) + u16::from(l[i]) + carry;
+        high[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    for p in ALL {
+        let v = p
+            .import(&key, &Algorithm::EdDsa, &KeyPolicy::default())
+            .unwrap();
+        assert_eq!(v.verify(input, &sig), Ok(()));
+        assert!(v.verify(input, &high).is_err(), "{}", p.name);
+    }
+}

@@ -237,3 +237,43 @@ fn custom_provider_has_no_signing() {
     );
     assert_eq!(format!("{TEST:?}"), "Provider { name: \"test\", .. }");
 }
+
+/// A PKCS#8 v2 (RFC 5958) Ed25519 document: the seed of `ed25519.der` and `public`.
+fn ed25519_pkcs8_v2(public: &[u8]) -> Vec<u8> {
+    let v1 = key_file("ed25519.der");
+    let seed = &v1[v1.len() - 32..];
+    let mut der = vec![0x30, 0x51, 0x02, 0x01, 0x01];
+    der.extend_from_slice(&[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70]);
+    der.extend_from_slice(&[0x04, 0x22, 0x04, 0x20]);
+    der.extend_from_slice(seed);
+    der.extend_from_slice(&[0x81, 0x21, 0x00]);
+    der.extend_from_slice(public);
+    assert_eq!(der.len(), 0x53);
+    der
+}
+
+#[test]
+fn ed25519_signer_with_small_order_public_key_is_refused() {
+    let v1 = key_file("ed25519.der");
+    for p in ALL {
+        let real = p.signer_from_pkcs8_der(&v1, &Algorithm::EdDsa).unwrap();
+        let jwk_core::KeyParams::Okp(okp) = real.public_jwk().params else {
+            panic!("an Ed25519 signer's public JWK is OKP");
+        };
+        let x = okp.x;
+        // The same seed with its own public key in a v2 document loads.
+        p.signer_from_pkcs8_der(&ed25519_pkcs8_v2(&x), &Algorithm::EdDsa)
+            .unwrap();
+        for (point, order, spelling) in crate::keys::ed25519_small_order() {
+            let err = p
+                .signer_from_pkcs8_der(&ed25519_pkcs8_v2(&point), &Algorithm::EdDsa)
+                .unwrap_err();
+            assert_eq!(
+                err.code(),
+                "invalid_key",
+                "{} order {order} {spelling}",
+                p.name
+            );
+        }
+    }
+}

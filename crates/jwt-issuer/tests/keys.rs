@@ -408,3 +408,41 @@ fn instances_starting_together_share_the_first_keys() {
         assert!(m.signing_key(None).is_ok());
     }
 }
+
+/// Issue 11 item 1: an Ed25519 key file whose PKCS#8 v2 public key is of small order (here
+/// the identity) is never used or published; the manager reports it and makes its own key.
+#[test]
+fn ed25519_key_with_small_order_public_key_is_refused() {
+    let dir = TempDir::new("small-order");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let (_, v1) = jws_crypto::default_provider()
+        .generate(&Algorithm::EdDsa, 2048)
+        .unwrap();
+    // PKCS#8 v1 or v2, the seed sits at the same place: 04 22 04 20 <seed> at offset 12.
+    assert_eq!(v1[12..16], [0x04, 0x22, 0x04, 0x20]);
+    let seed = &v1[16..48];
+    let mut der = vec![0x30, 0x51, 0x02, 0x01, 0x01];
+    der.extend_from_slice(&[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70]);
+    der.extend_from_slice(&[0x04, 0x22, 0x04, 0x20]);
+    der.extend_from_slice(seed);
+    der.extend_from_slice(&[0x81, 0x21, 0x00, 0x01]);
+    der.extend_from_slice(&[0; 31]);
+    let name = jwt_issuer::KeyKind::Ed25519.file_name(T0 as i64 - 10);
+    jwt_issuer::write_private_file(
+        &dir.path().join(&name),
+        jwt_issuer::pkcs8_pem(&der).as_bytes(),
+    )
+    .unwrap();
+    let m = open(&dir, &clock, &[Algorithm::EdDsa]);
+    let problems = m.problems();
+    assert!(problems.iter().any(|p| p.file == name), "{problems:?}");
+    let published = kids(&m);
+    assert_eq!(published.len(), 1);
+    let doc = m.jwks().unwrap();
+    let set = JwkSet::parse(&doc.body).unwrap();
+    let jwk_core::KeyParams::Okp(okp) = &set.keys[0].params else {
+        panic!("{:?}", set.keys[0]);
+    };
+    assert_ne!(okp.x[0], 1);
+    assert!(dir.path().join(&name).exists());
+}

@@ -287,6 +287,19 @@ pub enum ConfigError {
     RouteIssuerConflict(Box<str>),
 }
 
+impl ConfigError {
+    /// A stable, machine-readable code: never renamed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::NoKeySource => "no_key_source",
+            ConfigError::ForbiddenAlgorithm(_) => "forbidden_algorithm",
+            ConfigError::NoAlgorithms => "no_algorithms",
+            ConfigError::DuplicateIssuer(_) => "duplicate_issuer",
+            ConfigError::RouteIssuerConflict(_) => "route_issuer_conflict",
+        }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

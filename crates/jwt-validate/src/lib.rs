@@ -9,8 +9,7 @@
 //! runtime the source uses.
 //!
 //! ```
-//! use jwt_validate::{Validator, FixedClock};
-//! use jwk_core::{Algorithm, JwkSet};
+//! use jwt_validate::{Algorithm, FixedClock, JwkSet, Validator};
 //!
 //! // RFC 7515 appendix A.1: an HS256 JWT and its key.
 //! let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -54,9 +53,11 @@
 //!   key source and [`Policy`]; `iss` is checked again after the signature.
 //!
 //! # Rules
-//! - Check order: structure and size, header policy (`alg` allowed, `typ`, `crit`), key
-//!   selection, signature, claims. A badly signed expired token is `bad_signature`; header
-//!   failures never touch the key source.
+//! - Check order: structure and size; what selects the key and algorithm (`alg` allowed,
+//!   `crit`); key selection by `kid`; signature; then `typ` and the claims. Only the header
+//!   members that choose the key and algorithm are judged before the signature: a badly
+//!   signed expired token, or a badly signed token with the wrong `typ`, is `bad_signature`.
+//!   `alg` and `crit` failures never touch the key source.
 //! - Algorithms: by default every asymmetric algorithm the provider supports; `none` never;
 //!   HS* only when listed, and an HMAC key is only ever built from an `oct` JWK.
 //! - Key selection: by `kid`; the key's `alg` must equal the header's (else `key_mismatch`),
@@ -102,3 +103,9 @@ pub use source::{
     ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, StaticKeys,
 };
 pub use validator::{Validator, ValidatorBuilder, Verified, VerifiedJws};
+
+// What a caller names to validate a token, so that `jwt-validate` alone is enough: the
+// algorithm list, key sets, the claims and header types, the parsing limits, and the crypto
+// provider and key policy of the builder.
+pub use jwk_core::{Algorithm, Audience, Claims, Header, Jwk, JwkSet, Limits};
+pub use jws_crypto::{KeyPolicy, Provider};

@@ -96,7 +96,8 @@ impl Policy {
     }
 
     /// Require the header's `typ` (case-insensitive, `application/` prefix optional, RFC 7515
-    /// section 4.1.9), e.g. `at+jwt` for RFC 9068 access tokens.
+    /// section 4.1.9), e.g. `at+jwt` for RFC 9068 access tokens. Judged after the signature,
+    /// with the claims: a badly signed token is `bad_signature` whatever its `typ`.
     pub fn typ(mut self, typ: impl Into<String>) -> Self {
         self.typ = Some(typ.into());
         self
@@ -145,13 +146,23 @@ impl Policy {
         self.audience == AudienceRule::Skip
     }
 
-    /// Header checks: algorithm, `typ`, `crit`. Runs before any key is looked up.
+    /// Header checks that select the key and algorithm: `alg`, `crit` (the `kid` is looked up
+    /// next). Runs before any key is looked up; `typ` waits for the signature
+    /// ([`Policy::check_typ`]).
     pub(crate) fn check_header(&self, header: &Header) -> Result<(), Error> {
         if !header.alg.is_signature() || !self.allowed().contains(&header.alg) {
             return Err(Error::AlgNotAllowed {
                 alg: header.alg.clone(),
             });
         }
+        let understood: Vec<&str> = self.crit.iter().map(String::as_str).collect();
+        header.check_crit(&understood)?;
+        Ok(())
+    }
+
+    /// The `typ` rule, judged after the signature with the claims: a badly signed token is
+    /// `bad_signature` whatever its `typ`.
+    pub(crate) fn check_typ(&self, header: &Header) -> Result<(), Error> {
         if let Some(expected) = &self.typ {
             let ok = header
                 .typ_short()
@@ -163,17 +174,18 @@ impl Policy {
                 });
             }
         }
-        let understood: Vec<&str> = self.crit.iter().map(String::as_str).collect();
-        header.check_crit(&understood)?;
         Ok(())
     }
 
-    /// Claims checks, after the signature: time, then issuer, audience, subject, required.
+    /// Checks after the signature: the header's `typ`, then the claims: time, issuer,
+    /// audience, subject, required.
     pub(crate) fn check_claims(
         &self,
+        header: &Header,
         claims: &impl Registered,
         now: Duration,
     ) -> Result<(), Error> {
+        self.check_typ(header)?;
         self.check_time(claims, now)?;
         if !self.issuers.is_empty() {
             let iss = claims.iss().ok_or_else(|| missing("iss"))?;
@@ -389,7 +401,11 @@ mod tests {
 
     fn check(policy: &Policy, claims: &str) -> &'static str {
         let claims = Claims::parse(claims.as_bytes()).unwrap();
-        match policy.check_claims(&claims, Duration::from_secs(NOW)) {
+        match policy.check_claims(
+            &header(r#"{"alg":"RS256"}"#),
+            &claims,
+            Duration::from_secs(NOW),
+        ) {
             Ok(()) => "ok",
             Err(e) => e.code(),
         }
@@ -448,8 +464,16 @@ mod tests {
             Ok(()) => "ok",
             Err(e) => e.code(),
         };
+        // typ is not a header check (issue 11 item 8): it is judged after the signature.
         assert_eq!(code(r#"{"alg":"ES256","typ":"application/AT+JWT"}"#), "ok");
-        assert_eq!(code(r#"{"alg":"ES256"}"#), "type_mismatch");
+        assert_eq!(code(r#"{"alg":"ES256"}"#), "ok");
+        let typ = |h: &str| match p.check_typ(&header(h)) {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(typ(r#"{"alg":"ES256","typ":"application/AT+JWT"}"#), "ok");
+        assert_eq!(typ(r#"{"alg":"ES256"}"#), "type_mismatch");
+        assert_eq!(typ(r#"{"alg":"ES256","typ":"JWT"}"#), "type_mismatch");
         assert_eq!(code(r#"{"alg":"RS256","typ":"at+jwt"}"#), "alg_not_allowed");
         assert_eq!(code(r#"{"alg":"none","typ":"at+jwt"}"#), "alg_not_allowed");
         assert_eq!(

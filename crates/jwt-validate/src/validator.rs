@@ -339,8 +339,9 @@ struct Inner {
 
 /// Validates tokens against keys and a policy. Cheap to clone and share across threads.
 ///
-/// Check order: structure and size, header policy (`alg`, `typ`, `crit`), key selection,
-/// signature, claims. A token both badly signed and expired is `bad_signature`, and header
+/// Check order: structure and size, what selects the key and algorithm (`alg` allowed,
+/// `crit`), key selection by `kid`, signature, then `typ` and the claims. A token badly signed
+/// and expired, or badly signed with the wrong `typ`, is `bad_signature`; `alg` and `crit`
 /// failures never reach the key source. With issuer routes, the payload is parsed before the
 /// signature to read `iss`, so a malformed payload is reported before a bad signature.
 #[derive(Debug, Clone)]
@@ -477,7 +478,7 @@ impl Validator {
         let policy = &prepared.route.policy;
         match ClaimsRef::parse_into::<T>(buf) {
             Ok((registered, claims)) => {
-                policy.check_claims(&registered, self.inner.clock.now())?;
+                policy.check_claims(&prepared.header, &registered, self.inner.clock.now())?;
                 Ok(Verified {
                     header: prepared.header,
                     claims,
@@ -487,7 +488,7 @@ impl Validator {
                 // The same order as `validate` then `claims_as`: the strict parse's error,
                 // then the policy's, then the type's own.
                 let claims = Claims::parse(buf)?;
-                policy.check_claims(&claims, self.inner.clock.now())?;
+                policy.check_claims(&prepared.header, &claims, self.inner.clock.now())?;
                 Err(e.into())
             }
         }
@@ -552,6 +553,7 @@ impl Validator {
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
+        prepared.route.policy.check_typ(&prepared.header)?;
         Ok(VerifiedJws {
             header: Arc::unwrap_or_clone(prepared.header),
             payload,
@@ -629,7 +631,7 @@ impl Validator {
         Some(
             route
                 .policy
-                .check_claims(&hit.claims, self.inner.clock.now())
+                .check_claims(&hit.header, &hit.claims, self.inner.clock.now())
                 .map(|()| Verified {
                     header: hit.header,
                     claims: hit.claims,
@@ -679,7 +681,7 @@ impl Validator {
         };
         p.route
             .policy
-            .check_claims(&claims, self.inner.clock.now())?;
+            .check_claims(&p.header, &claims, self.inner.clock.now())?;
         Ok(Verified {
             header: p.header,
             claims,

@@ -46,7 +46,10 @@ fn alg_none_in_any_casing() {
             .algorithms([Algorithm::Rs256, Algorithm::None])
             .build()
             .unwrap_err();
-        assert!(e.to_string().contains("none"), "{e}");
+        assert_eq!(
+            e,
+            jwt_validate::ConfigError::ForbiddenAlgorithm("none".into())
+        );
     }
 }
 
@@ -153,13 +156,16 @@ fn crit_rules() {
         ] {
             assert_eq!(code(&understands, &t(h.clone())), "unsupported_crit", "{h}");
         }
-        assert_eq!(
-            code(
-                &v,
-                &t(json!({"alg":"RS256","kid":"rs","crit":"urn:ex","urn:ex":1}))
-            ),
-            "malformed"
-        );
+        // Issue 11 item 6: a malformed crit is unsupported_crit, not malformed.
+        for h in [
+            json!({"alg":"RS256","kid":"rs","crit":"urn:ex","urn:ex":1}),
+            json!({"alg":"RS256","kid":"rs","crit":["urn:ex",1],"urn:ex":1}),
+            json!({"alg":"RS256","kid":"rs","crit":null}),
+        ] {
+            for validator in [&v, &understands] {
+                assert_eq!(code(validator, &t(h.clone())), "unsupported_crit", "{h}");
+            }
+        }
         // RFC 7797 unencoded payloads are refused whether or not crit names b64.
         assert_eq!(
             code(
@@ -305,5 +311,95 @@ fn mixed_symmetric_and_asymmetric_set() {
             .build()
             .unwrap();
         assert_eq!(code(&only, &good_token(&*hs, "hs")), "ok");
+    }
+}
+
+/// Issue 11 item 1: an Ed25519 key of small order (here the identity, `x = AQAA...`) would
+/// verify `R = identity, S = 0` over any claims. Its key is set aside as `invalid_key`, so
+/// the forged token finds no key.
+#[test]
+fn ed25519_identity_key_forgery() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let doc = format!(
+        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"weak","x":"{}"}}]}}"#,
+        b64::encode(&identity)
+    );
+    let keys = jwk_core::JwkSet::parse(doc.as_bytes()).unwrap();
+    let mut sig = identity.to_vec();
+    sig.extend_from_slice(&[0; 32]);
+    let forged = unsigned(
+        r#"{"alg":"EdDSA","kid":"weak"}"#,
+        &good_claims().to_string(),
+        &b64::encode(&sig),
+    );
+    for p in providers() {
+        let imported = jwt_validate::KeySet::from_jwks(&keys, p, &Default::default());
+        assert!(imported.is_empty());
+        let codes: Vec<&str> = imported.import_failures().iter().map(|f| f.code).collect();
+        // Once per algorithm an Ed25519 key fits (EdDSA, Ed25519).
+        assert_eq!(codes, ["invalid_key", "invalid_key"], "{}", p.name);
+        let v = builder(p, keys.clone())
+            .algorithms([Algorithm::EdDsa])
+            .build()
+            .unwrap();
+        assert_eq!(code(&v, &forged), "key_not_found", "{}", p.name);
+    }
+}
+
+/// Issue 11 item 8: only what selects the key and algorithm is judged before the signature;
+/// `typ` is judged after it, so a badly signed token with the wrong `typ` is `bad_signature`.
+#[test]
+fn typ_is_judged_after_the_signature() {
+    for p in providers() {
+        let rs = rsa(p, Algorithm::Rs256);
+        let v = builder(p, set(vec![jwk(&*rs, "rs")]))
+            .typ("at+jwt")
+            .build()
+            .unwrap();
+        let claims = good_claims().to_string();
+        let wrong = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+            &claims,
+        );
+        let none = mint(&*rs, &json!({"alg":"RS256","kid":"rs"}), &claims);
+        let right = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"at+jwt"}),
+            &claims,
+        );
+        assert_eq!(code(&v, &wrong), "type_mismatch");
+        assert_eq!(code(&v, &none), "type_mismatch");
+        assert_eq!(code(&v, &right), "ok");
+        assert_eq!(code(&v, &tamper(&wrong)), "bad_signature", "{}", p.name);
+        assert_eq!(code(&v, &tamper(&none)), "bad_signature");
+        assert_eq!(
+            v.verify_jws(&tamper(&wrong))
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            "bad_signature"
+        );
+        assert_eq!(
+            v.verify_jws(&wrong).map(|_| ()).unwrap_err().code(),
+            "type_mismatch"
+        );
+        // typ comes before the claims: an expired token with the wrong typ, well signed.
+        let expired = json!({"iss": ISS, "aud": AUD, "exp": NOW - 3600}).to_string();
+        let t = mint(
+            &*rs,
+            &json!({"alg":"RS256","kid":"rs","typ":"JWT"}),
+            &expired,
+        );
+        assert_eq!(code(&v, &t), "type_mismatch");
+        // alg is still judged first.
+        let hs = hmac(p, &[1; 32], Algorithm::Hs256);
+        let t = mint(
+            &*hs,
+            &json!({"alg":"HS256","kid":"rs","typ":"JWT"}),
+            &claims,
+        );
+        assert_eq!(code(&v, &t), "alg_not_allowed");
     }
 }

@@ -79,8 +79,8 @@ fn wrong_json_types_are_errors_never_absent() {
                 "1e300",
                 "253402300800",
                 "18446744073709551616",
-                "-1",
-                "-0.5",
+                "-62135596801",
+                "-1e300",
             ] {
                 c.set(claim, Some(v), "invalid_claim");
             }
@@ -124,7 +124,11 @@ fn time_boundaries() {
         c.set("exp", Some("253402300799.5"), "invalid_claim");
         c.set("exp", Some("253402300800"), "invalid_claim");
         c.set("exp", Some(r#""253402300799""#), "invalid_claim");
-        c.set("exp", Some("-1700000000"), "invalid_claim");
+        // Before 1970 is a NumericDate too (issue 11 item 7), down to year 1.
+        c.set("exp", Some("-1700000000"), "expired");
+        c.set("nbf", Some("-1700000000"), "ok");
+        c.set("iat", Some("-62135596800"), "ok");
+        c.set("iat", Some("-62135596800.5"), "invalid_claim");
         // exp is required by default.
         c.set("exp", None, "missing_claim");
         let lax = Check::new(p, |b| b.dangerous_allow_missing_exp());
@@ -413,5 +417,32 @@ fn validate_as_is_reentrant() {
             v.validate_as::<Value>(&outer).unwrap().claims()["sub"],
             "alice"
         );
+    }
+}
+
+/// Issue 11 item 7: a NumericDate before 1970 is a valid NumericDate: a negative `exp` is
+/// expired, a negative `nbf` or `iat` lies in the past.
+#[test]
+fn dates_before_1970() {
+    for p in providers() {
+        let rs = rsa(p, Algorithm::Rs256);
+        let v = builder(p, set(vec![jwk(&*rs, "rs")])).build().unwrap();
+        let with = |member: &str, raw: &str| {
+            let mut c = good_claims();
+            c.as_object_mut().unwrap().remove(member);
+            let mut text = c.to_string();
+            text.pop();
+            mint(
+                &*rs,
+                &header(&*rs, Some("rs")),
+                &format!(r#"{text},"{member}":{raw}}}"#),
+            )
+        };
+        let code = |t: &str| v.validate(t).map(|_| "ok").unwrap_or_else(|e| e.code());
+        assert_eq!(code(&with("exp", "-1")), "expired", "{}", p.name);
+        assert_eq!(code(&with("exp", "-0.5")), "expired");
+        assert_eq!(code(&with("nbf", "-1")), "ok");
+        assert_eq!(code(&with("iat", "-86400.25")), "ok");
+        assert_eq!(code(&with("exp", "-62135596801")), "invalid_claim");
     }
 }

@@ -66,10 +66,14 @@ fn remote_jwks(
     } else {
         RemoteJwks::builder(location)
     };
-    builder
-        .fetch_config(fetch)
-        .build()
-        .map_err(|e| format!("{location}: {e}"))
+    builder.fetch_config(fetch).build().map_err(|e| match e {
+        // The setting is this config file's key, not the library's builder option.
+        jwks_fetch::FetchError::InsecureUrl { .. } => format!(
+            "{location}: plain http is allowed only for loopback hosts, with \
+                 allow_http_loopback = true in this [[trusted_issuers]] entry (insecure_url)"
+        ),
+        other => format!("{location}: {}", crate::keys::fetch_error(&other)),
+    })
 }
 
 /// A directory under the system temp dir, removed on drop unless kept.

@@ -302,7 +302,14 @@ mod tests {
                issuer = "http://idp.example"
                jwks_uri = "http://idp.example/oauth2/jwks""#,
         );
-        assert!(rt.block_on(serve(plain_http, true)).is_err());
+        let e = rt.block_on(serve(plain_http, true)).unwrap_err();
+        // The config key, and the URL once (issue 11 item 9).
+        assert!(e.contains("allow_http_loopback = true"), "{e}");
+        assert_eq!(
+            e.matches("http://idp.example/oauth2/jwks").count(),
+            1,
+            "{e}"
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn from_pkcs8(der: &[u8], alg: &Algorithm) -> SignerResult {
         Kind::Ed25519 => {
             let pair =
                 signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
+            crate::checks::check_ed25519_point(pair.public_key().as_ref())?;
             let public =
                 common::public_jwk(PublicMaterial::Ed25519(pair.public_key().as_ref()), alg)?;
             (Key::Ed25519(pair), public)
