@@ -14,9 +14,10 @@
 
 use core::fmt;
 use core::time::Duration;
+use std::path::PathBuf;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Value};
+use redis::{Client, TlsCertificates, Value};
 
 use crate::error::Error;
 use crate::replay::{HealthFuture, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
@@ -28,9 +29,17 @@ pub struct RedisReplayStoreBuilder {
     key_prefix: String,
     connect_timeout: Duration,
     command_timeout: Duration,
+    ca_file: Option<PathBuf>,
 }
 
 impl RedisReplayStoreBuilder {
+    /// `rediss://` only: trust the CA certificate(s) in this PEM file for the Redis server's
+    /// certificate, instead of the system's roots. Default: the system's roots.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// Prefix of every key the store writes (several services may share one database).
     /// Default `"jwt-issuer:jti:"`.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -70,8 +79,21 @@ impl RedisReplayStoreBuilder {
             // no-op when the application installed one).
             let _ = crate::server::tls_provider().install_default();
         }
-        let client = Client::open(self.url.as_str())
-            .map_err(|e| Error::config(format!("replay store {shown:?}: {e}")))?;
+        let bad = |e: &dyn fmt::Display| Error::config(format!("replay store {shown:?}: {e}"));
+        let client = match &self.ca_file {
+            None => Client::open(self.url.as_str()).map_err(|e| bad(&e))?,
+            Some(ca) => {
+                if !self.url.starts_with("rediss://") {
+                    return Err(bad(&"a CA file applies to rediss:// (TLS) only"));
+                }
+                let pem = std::fs::read(ca).map_err(|e| bad(&format!("{}: {e}", ca.display())))?;
+                let certs = TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Client::build_with_tls(self.url.as_str(), certs).map_err(|e| bad(&e))?
+            }
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.command_timeout))
@@ -112,13 +134,15 @@ impl fmt::Debug for RedisReplayStore {
 
 impl RedisReplayStore {
     /// Starts building a store on `url`: `redis://[:PASSWORD@]HOST:PORT/DB` or `rediss://…`
-    /// (TLS, server certificate checked against the system's roots).
+    /// (TLS; the server certificate is checked against the system's roots, or the CA of
+    /// [`RedisReplayStoreBuilder::ca_file`]).
     pub fn builder(url: impl Into<String>) -> RedisReplayStoreBuilder {
         RedisReplayStoreBuilder {
             url: url.into(),
             key_prefix: "jwt-issuer:jti:".into(),
             connect_timeout: Duration::from_secs(1),
             command_timeout: Duration::from_millis(500),
+            ca_file: None,
         }
     }
 

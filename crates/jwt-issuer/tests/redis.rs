@@ -21,12 +21,26 @@ use crate::support::{oauth_error, start_with_store, wall_now, Env};
 pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// TLS only (certificate file, key file).
+    tls: Option<(String, String)>,
 }
 
 impl RedisServer {
     /// Starts one on a free port; `None` (after saying why) when `redis-server` is not
     /// installed and this is not CI.
     pub(crate) fn start() -> Option<RedisServer> {
+        RedisServer::start_with(None)
+    }
+
+    /// Starts one that speaks TLS only, with this certificate and key (PEM files).
+    pub(crate) fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Option<RedisServer> {
+        RedisServer::start_with(Some((
+            cert.display().to_string(),
+            key.display().to_string(),
+        )))
+    }
+
+    fn start_with(tls: Option<(String, String)>) -> Option<RedisServer> {
         let installed = Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -46,7 +60,11 @@ impl RedisServer {
             .local_addr()
             .unwrap()
             .port();
-        let mut s = RedisServer { port, child: None };
+        let mut s = RedisServer {
+            port,
+            child: None,
+            tls,
+        };
         s.restart();
         Some(s)
     }
@@ -59,8 +77,23 @@ impl RedisServer {
     /// bounded, until it accepts connections.
     pub(crate) fn restart(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        match &self.tls {
+            None => cmd.args(["--port", &port]),
+            Some((cert, key)) => cmd
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .args(["--tls-cert-file", cert, "--tls-key-file", key]),
+        };
+        let child = cmd
+            .args(["--bind", "127.0.0.1"])
             .args([
                 "--save",
                 "",
@@ -75,6 +108,14 @@ impl RedisServer {
             .expect("redis-server starts");
         self.child = Some(child);
         for _ in 0..200 {
+            if self.tls.is_some() {
+                // Listening is all a plain client can see of a TLS port.
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+                continue;
+            }
             if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read as _, Write as _};
                 let mut buf = [0u8; 7];
@@ -333,4 +374,77 @@ async fn token_endpoint_fails_closed_and_recovers() {
         oauth_error(&post(0, assertion("down0", &aud(0))).await),
         (400, "invalid_grant".into())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_checks_the_server_certificate() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    // A CA made at test time and a server certificate for 127.0.0.1.
+    let dir = crate::support::TempDir::new("rediss");
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "jwt-issuer redis test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let (ca_file, cert_file, key_file) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+    );
+    std::fs::write(&ca_file, ca_cert.pem()).unwrap();
+    std::fs::write(&cert_file, leaf.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+
+    let Some(redis) = RedisServer::start_tls(&cert_file, &key_file) else {
+        return;
+    };
+    let url = format!("rediss://127.0.0.1:{}/0", redis.port);
+    let s = RedisReplayStore::builder(url.clone())
+        .ca_file(&ca_file)
+        .key_prefix("tls:")
+        .build()
+        .unwrap();
+    // The port is open slightly before the server answers: a bounded wait.
+    let mut up = false;
+    for _ in 0..50 {
+        if s.health().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "no answer over TLS");
+    let now = wall_now() as i64;
+    assert_eq!(
+        s.check_and_record("iss", "t", now + 60, now).await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        s.check_and_record("iss", "t", now + 60, now).await,
+        Ok(Seen::Replayed)
+    );
+
+    // The system's roots do not know the test CA: every request fails, none is accepted.
+    let untrusted = RedisReplayStore::builder(url)
+        .key_prefix("tls:")
+        .build()
+        .unwrap();
+    assert!(untrusted
+        .check_and_record("iss", "u", now + 60, now)
+        .await
+        .is_err());
+    assert!(untrusted.health().await.is_err());
+    // A CA file says TLS: with redis:// it is a configuration error.
+    let e = RedisReplayStore::builder(redis.url())
+        .ca_file(&ca_file)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_config");
 }

@@ -42,6 +42,8 @@
 //! # replay_key_prefix = "jwt-issuer:jti:"
 //! # replay_connect_timeout = "1s"
 //! # replay_command_timeout = "500ms"
+//! # rediss:// only: the CA certificate (PEM) of Redis's TLS certificate. Default: system roots.
+//! # replay_ca_file = "/etc/jwkctl/redis-ca.pem"
 //!
 //! # Optional HTTPS.
 //! [tls]
@@ -107,6 +109,7 @@ pub(crate) struct Config {
     pub(crate) replay_connect_timeout: Option<Span>,
     #[serde(default)]
     pub(crate) replay_command_timeout: Option<Span>,
+    pub(crate) replay_ca_file: Option<PathBuf>,
     pub(crate) tls: Option<Tls>,
     #[serde(default)]
     pub(crate) trusted_issuers: Vec<Trusted>,

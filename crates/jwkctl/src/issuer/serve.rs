@@ -192,11 +192,12 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
 fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
     let redis_only = c.replay_key_prefix.is_some()
         || c.replay_connect_timeout.is_some()
-        || c.replay_command_timeout.is_some();
+        || c.replay_command_timeout.is_some()
+        || c.replay_ca_file.is_some();
     if c.replay_store == "memory" {
         if redis_only {
             return Err(
-                "replay_key_prefix and replay_*_timeout apply to a redis replay_store; \
+                "replay_key_prefix, replay_*_timeout and replay_ca_file apply to a redis replay_store; \
                         remove them or set replay_store = \"redis://HOST:PORT/DB\""
                     .into(),
             );
@@ -222,6 +223,9 @@ fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
     }
     if let Some(t) = c.replay_command_timeout {
         b = b.command_timeout(t.0);
+    }
+    if let Some(ca) = &c.replay_ca_file {
+        b = b.ca_file(ca);
     }
     Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
 }
@@ -325,6 +329,7 @@ mod tests {
             c.replay_capacity = parsed.replay_capacity;
             c.replay_key_prefix = parsed.replay_key_prefix;
             c.replay_command_timeout = parsed.replay_command_timeout;
+            c.replay_ca_file = parsed.replay_ca_file;
             replay_store(&c).map(|s| s.kind())
         };
         assert_eq!(with(""), Ok("memory"));
@@ -337,6 +342,16 @@ mod tests {
         assert!(with("replay_key_prefix = \"p:\"").is_err());
         assert!(with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_capacity = 10").is_err());
         assert!(with("replay_store = \"memcached://127.0.0.1:1\"").is_err());
+        assert!(with("replay_ca_file = \"/nonexistent\"").is_err());
+        // A CA file that cannot be read, or with a plain redis:// URL: refused at start.
+        assert!(with(
+            "replay_store = \"rediss://127.0.0.1:1/0\"\nreplay_ca_file = \"/nonexistent\""
+        )
+        .is_err());
+        assert!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_ca_file = \"Cargo.toml\"")
+                .is_err()
+        );
         assert!(
             with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_command_timeout = 0").is_err()
         );
