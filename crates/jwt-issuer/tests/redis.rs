@@ -448,3 +448,68 @@ async fn rediss_checks_the_server_certificate() {
         .unwrap_err();
     assert_eq!(e.code(), "invalid_config");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_or_refusing_redis_fails_closed() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let s = RedisReplayStore::builder(redis.url())
+        .key_prefix("stall:")
+        .command_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let now = wall_now() as i64;
+    assert_eq!(
+        s.check_and_record("iss", "a", now + 60, now).await,
+        Ok(Seen::Fresh)
+    );
+
+    // Frozen (SIGSTOP): no answer within the command timeout is an error, not a decision.
+    let pid = redis.child.as_ref().unwrap().id().to_string();
+    let signal = |sig: &str| {
+        let ok = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(ok.success());
+    };
+    signal("-STOP");
+    let stalled = s.check_and_record("iss", "b", now + 60, now).await;
+    signal("-CONT");
+    assert!(stalled.is_err(), "{stalled:?}");
+    // Thawed: answers again (the frozen SET may have landed: then "b" is a replay, the safe
+    // side; a fresh jti is fresh).
+    let mut back = false;
+    for _ in 0..20 {
+        if s.check_and_record("iss", "c", now + 60, now).await == Ok(Seen::Fresh) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "no recovery after the stall");
+
+    // Answering an error (out of memory under noeviction): an error, never fresh.
+    raw(
+        &redis,
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory-policy")
+            .arg("noeviction"),
+    )
+    .await;
+    raw(
+        &redis,
+        redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1"),
+    )
+    .await;
+    let refused = s.check_and_record("iss", "d", now + 60, now).await;
+    assert!(refused.is_err(), "{refused:?}");
+    raw(
+        &redis,
+        redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("0"),
+    )
+    .await;
+    assert_eq!(
+        s.check_and_record("iss", "d", now + 60, now).await,
+        Ok(Seen::Fresh)
+    );
+}
