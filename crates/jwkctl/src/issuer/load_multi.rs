@@ -550,13 +550,20 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
     let window: Arc<Mutex<Window>> = Arc::new(Mutex::new(None));
     let chaos = {
         let window = window.clone();
+        // Redis dies a third of the way in (by time, or by assertions used when they would
+        // run out sooner), so there is load before, during and after the outage.
         let lead = Duration::from_secs_f64(secs / 3.0);
+        let trigger = fan_end - per_phase * 3 / 4;
+        let cursor = cursor.clone();
         let mut r = redis.take();
         tokio::task::spawn_blocking(move || -> Result<Option<RedisChild>, String> {
             let Some(redis) = r.as_mut() else {
                 return Ok(r);
             };
-            std::thread::sleep(lead);
+            let begun = Instant::now();
+            while begun.elapsed() < lead && cursor.load(Ordering::Relaxed) < trigger {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             redis.stop();
             let down = Instant::now();
             std::thread::sleep(outage);
