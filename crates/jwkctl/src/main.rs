@@ -43,6 +43,8 @@ enum Command {
     Keygen(issuer::keygen::Args),
     /// Sign a JWT with a PKCS#8 key (for testing).
     Sign(issuer::sign::Args),
+    /// Print the Argon2id hash of a client secret (stdin) for `client_secret_hash`.
+    ClientSecretHash(issuer::secret::Args),
     /// Run the whole JWT Bearer flow on loopback, step by step (the README's demo).
     Demo(issuer::demo::Args),
     /// Load-test the token endpoint on loopback (used by `cargo xtask load`).
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => issuer::serve::run(args),
         Command::Keygen(args) => issuer::keygen::run(args),
         Command::Sign(args) => issuer::sign::run(args),
+        Command::ClientSecretHash(args) => issuer::secret::run(args),
         Command::Demo(args) => issuer::demo::run(args),
         Command::Load(args) => issuer::load::run(args),
     }

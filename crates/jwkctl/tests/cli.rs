@@ -1051,6 +1051,62 @@ fn attacks_through_the_binary() {
     assert_eq!(code(&[], &b64_false), (1, "unsupported_crit".into()));
 }
 
+#[test]
+fn client_secret_hash_prints_an_argon2id_hash() {
+    let out = run(&["client-secret-hash"], Some("s3cret\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let hash = out.stdout.trim();
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+    assert!(!out.stdout.contains("s3cret"));
+    let generated = run(&["client-secret-hash", "--generate"], None);
+    assert_eq!(generated.code, 0, "{}", generated.stderr);
+    let lines: Vec<&str> = generated.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", generated.stdout);
+    assert_eq!(lines[0].len(), 43);
+    assert!(lines[1].starts_with("$argon2id$"));
+    // Nothing on stdin: exit 2.
+    assert_eq!(run(&["client-secret-hash"], Some("")).code, 2);
+}
+
+/// `serve --check` on a key directory others can write, or with a symlinked key file:
+/// exit 2 with a message that says how to fix it (issue 13, item 3).
+#[cfg(unix)]
+#[test]
+fn serve_check_refuses_an_untrusted_key_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let base = temp_file("unused", "");
+    let base = base.parent().unwrap();
+    let keys = base.join("keys");
+    let config = base.join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "issuer = \"http://127.0.0.1:1\"\nalgorithms = [\"ES256\"]\nkey_dir = \"{}\"\n\
+             prepublish = \"10m\"\nrotation_period = \"1d\"\n",
+            keys.display()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let ok = run(&["serve", "--config", c, "--check"], None);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stderr.contains("bytes each (measured)"), "{}", ok.stderr);
+
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bad = run(&["serve", "--config", c, "--check"], None);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("writable by others"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("chmod 700"), "{}", bad.stderr);
+
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let target = base.join("elsewhere.pem");
+    std::fs::write(&target, "x").unwrap();
+    std::os::unix::fs::symlink(&target, keys.join("p256-1000000000.pem")).unwrap();
+    let link = run(&["serve", "--config", c, "--check"], None);
+    assert_eq!(link.code, 2, "{}", link.stderr);
+    assert!(link.stderr.contains("symbolic link"), "{}", link.stderr);
+}
+
 /// Issue 11 item 1: Ed25519 keys of small order. The identity key would verify
 /// `R = identity, S = 0` over any claims; `verify` finds no usable key and `jwks inspect`
 /// shows every small-order encoding (both sign bits, y >= p) as unusable.

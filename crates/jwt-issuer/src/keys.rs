@@ -221,6 +221,8 @@ impl KeyManagerBuilder {
             )));
         }
         create_dir(&self.dir)?;
+        // Refuse to start on a directory others could plant a key in (ssh's rule for ~/.ssh).
+        crate::trust::check_key_dir(&self.dir, |n| parse_name(n).is_some())?;
         let manager = KeyManager {
             inner: Arc::new(Inner {
                 dir: self.dir,
@@ -578,15 +580,15 @@ impl KeyManager {
         created: i64,
         algs: &[Algorithm],
     ) -> Result<LoadedKey, String> {
-        let meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
-        if !meta.is_file() {
-            return Err("not a regular file".into());
-        }
+        // Never through a symbolic link; owner and mode checked on the opened file.
+        let (file, meta) = crate::trust::open_key_file(path)?;
         if meta.len() > MAX_KEY_FILE {
             return Err(format!("{} bytes, more than a key file holds", meta.len()));
         }
         check_private(&meta)?;
-        let pem = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+        let mut pem = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_FILE), &mut pem)
+            .map_err(|e| format!("cannot read: {e}"))?;
         let cert = if self.inner.x5c && kind == KeyKind::Rsa {
             let rs256 = self
                 .inner

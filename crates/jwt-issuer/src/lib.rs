@@ -42,13 +42,29 @@
 //!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
 //!   a restart keeps them, several instances share them (rotations take an advisory lock; the
 //!   document, and its `ETag`, depend only on the files and the time). Corrupt, foreign or
-//!   group-readable files are reported ([`KeyManager::problems`]) and left in place.
+//!   group-readable files are reported ([`KeyManager::problems`]) and left in place. As ssh
+//!   does for `~/.ssh`, [`KeyManagerBuilder::open`] refuses (`key_dir`) a directory or key
+//!   file writable by group or others, owned by another user, or a key file that is a symbolic
+//!   link; key files are opened without following links and checked on the opened file, and
+//!   a file planted while running is skipped and reported.
 //! - [`Schedule`]: pre-publish (at least the JWKS `max-age`) → active → retired (until the
 //!   longest token lifetime has passed) → removed, by interval ([`KeyManager::maintain`]) and
 //!   on demand ([`KeyManager::rotate`]), with an injectable [`Clock`].
 //! - [`TokenService`]: the RFC 7523 grant: trusted issuers ([`TrustedIssuer`]), each with its
 //!   own key source and algorithms; `sub`, `aud`, `exp` (bounded lifetime), `nbf`, `iat` and
-//!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]).
+//!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]), with
+//!   fixed error descriptions in RFC 6749's character set (details go to `tracing`).
+//! - Registered clients ([`Client`], [`ClientAuth`]) authenticated at the token endpoint:
+//!   `client_secret_basic` / `client_secret_post` (Argon2id hashes, [`hash_client_secret`]),
+//!   `private_key_jwt` (RFC 7523 2.2; `aud` must be the issuer identifier as a single string,
+//!   per the 2025 update of RFC 7523; `jti` single-use) and `none`. Every failure is 401
+//!   `invalid_client`. The access token's `client_id` and `azp` are the authenticated client.
+//! - Subjects: an access token's `sub` is `<issuer>#<sub>` ([`SUBJECT_SEPARATOR`]), so two
+//!   identity providers' `alice` stay apart; `idp` and `idp_sub` record the original issuer
+//!   and subject. [`TrustedIssuer::subjects_as_is`] keeps `sub` for a single trusted issuer.
+//! - [`ReplayStore`]: one round trip per `jti` ([`ReplayEntry`]), with quotas per trusted
+//!   issuer and per client ([`MemoryReplayStore::with_quotas`], [`MemoryReplayStore::fair`]) so
+//!   one party cannot starve the others; [`MemoryReplayStore::BYTES_PER_ENTRY`] is measured.
 //! - [`Listener`] / [`RunningServer`]: the hyper 1.x server: `GET /oauth2/jwks` (ETag, 304,
 //!   `Cache-Control: max-age` from the schedule), `GET /.well-known/openid-configuration`,
 //!   `POST /oauth2/token` (form bodies only, bounded size, 405 on other methods),
@@ -66,8 +82,9 @@
 //! # Load
 //! `cargo run --release -p jwkctl -- load --seconds 10` (what `cargo xtask load` runs) starts
 //! an identity provider and the token service on loopback, mints assertions up front, drives
-//! the token endpoint over 16 keep-alive connections for a bounded time, and prints exchanges
-//! per second, p50 / p99 latency, the crypto-bound limit `cores / (verify + sign)` (per-op
+//! the token endpoint over 16 keep-alive connections for a bounded time, as a registered
+//! `private_key_jwt` client, and prints exchanges per second, p50 / p99 latency, the
+//! crypto-bound limit `cores / (assertion verify + client assertion verify + sign)` (per-op
 //! costs measured as thread CPU time) and, because a shared machine skews wall-clock rates,
 //! the share of the process's CPU spent on that necessary crypto (`--json` for scripts).
 //!
@@ -87,8 +104,13 @@
 //! - `rustls`, `tokio-rustls`, `rustls-pki-types`: HTTPS and PEM parsing; the TLS provider is
 //!   chosen at compile time, never read from rustls's process-wide default.
 //! - `serde_json`: building JWKS, discovery, token and claims JSON.
-//! - `sha2`: the JWKS `ETag`. `base64`: PEM encoding of PKCS#8 keys. `rand`: `jti` values and
-//!   temporary file names. `tracing`: structured logs (no subscriber is installed here).
+//! - `sha2`: the JWKS `ETag` and the replay store's fixed-size keys. `base64`: PEM encoding of
+//!   PKCS#8 keys and HTTP Basic credentials. `rand`: `jti` values, salts and temporary file
+//!   names. `tracing`: structured logs (no subscriber is installed here).
+//! - `argon2`: client secrets stored as Argon2id PHC strings and verified in constant time
+//!   (its `password-hash` output comparison); a well-kept RustCrypto crate, not hand-written.
+//! - `rustix` (Unix): the effective uid and `open` with `O_NOFOLLOW` for the key directory
+//!   trust checks, without `unsafe` code.
 //! - `redis` (optional, feature `redis`): the Redis client and its reconnecting async
 //!   `ConnectionManager` (tokio, rustls for `rediss://`), for the shared replay store.
 #![forbid(unsafe_code)]
@@ -97,6 +119,7 @@
 compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`");
 
 mod client;
+mod clients;
 mod clock;
 mod dirlock;
 mod error;
@@ -108,24 +131,29 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
+mod trust;
 mod x5c;
 
 pub use client::{form_encode, ClientError, LoopbackClient, Reply};
+pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Error;
 pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
-pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisReplayStore, RedisReplayStoreBuilder};
 pub use replay::{
-    HealthFuture, MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError, Seen,
+    AssertionKind, HealthFuture, MemoryReplayStore, ReplayEntry, ReplayFuture, ReplayStore,
+    ReplayStoreError, Seen,
 };
 pub use schedule::{KeyState, Schedule};
 pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
     TOKEN_PATH,
 };
-pub use token::{SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN};
+pub use token::{
+    SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN, SUBJECT_SEPARATOR,
+};

@@ -23,6 +23,9 @@ pub enum OAuthErrorCode {
     UnsupportedGrantType,
     /// A requested scope is not allowed for this issuer.
     InvalidScope,
+    /// Client authentication failed (unknown client, wrong secret or key, replayed client
+    /// assertion, wrong method, none attempted); answered 401.
+    InvalidClient,
 }
 
 impl OAuthErrorCode {
@@ -33,11 +36,17 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidGrant => "invalid_grant",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::InvalidScope => "invalid_scope",
+            OAuthErrorCode::InvalidClient => "invalid_client",
         }
     }
 }
 
 /// What the token endpoint answers when it does not issue a token.
+///
+/// Descriptions are `&'static str`: fixed per cause, written here, never built from what the
+/// client sent (no `iss`, `kid` or `scope` echoed back), and limited to the characters RFC 6749
+/// section 5.2 allows (`%x20-21 / %x23-5B / %x5D-7E`: no `"`, no `\`, ASCII only). Details
+/// (which issuer, which key, which audience) go to the server's `tracing` log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Refusal {
@@ -45,8 +54,14 @@ pub enum Refusal {
     OAuth {
         /// The error code.
         code: OAuthErrorCode,
-        /// `error_description`: helps the caller, says nothing about internals.
-        description: String,
+        /// `error_description`: fixed per cause; says nothing about internals.
+        description: &'static str,
+    },
+    /// 401 `invalid_client` with one fixed description, whatever failed (RFC 6749 section 5.2);
+    /// with `WWW-Authenticate: Basic` when the client tried HTTP Basic.
+    InvalidClient {
+        /// The request carried `Authorization: Basic`.
+        tried_basic: bool,
     },
     /// 503 with `Retry-After`: the issuer's keys (or the replay store) cannot be had now;
     /// the caller did nothing wrong and should retry.
@@ -54,30 +69,31 @@ pub enum Refusal {
         /// Seconds to wait.
         retry_after: Duration,
         /// For the body's `error_description`.
-        description: String,
+        description: &'static str,
     },
 }
 
 impl Refusal {
-    pub(crate) fn oauth(code: OAuthErrorCode, description: impl Into<String>) -> Refusal {
-        Refusal::OAuth {
-            code,
-            description: description.into(),
-        }
+    pub(crate) fn oauth(code: OAuthErrorCode, description: &'static str) -> Refusal {
+        Refusal::OAuth { code, description }
     }
 
-    pub(crate) fn invalid_request(description: impl Into<String>) -> Refusal {
+    pub(crate) fn invalid_request(description: &'static str) -> Refusal {
         Refusal::oauth(OAuthErrorCode::InvalidRequest, description)
     }
 
-    pub(crate) fn invalid_grant(description: impl Into<String>) -> Refusal {
+    pub(crate) fn invalid_grant(description: &'static str) -> Refusal {
         Refusal::oauth(OAuthErrorCode::InvalidGrant, description)
     }
+
+    /// The one description of every client authentication failure.
+    pub const INVALID_CLIENT: &'static str = "client authentication failed";
 
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
             Refusal::OAuth { .. } => 400,
+            Refusal::InvalidClient { .. } => 401,
             Refusal::Unavailable { .. } => 503,
         }
     }
@@ -85,14 +101,23 @@ impl Refusal {
     /// The JSON body (`error`, `error_description`).
     pub fn body(&self) -> String {
         let (code, description) = match self {
-            Refusal::OAuth { code, description } => (code.as_str(), description.as_str()),
+            Refusal::OAuth { code, description } => (code.as_str(), *description),
+            Refusal::InvalidClient { .. } => (
+                OAuthErrorCode::InvalidClient.as_str(),
+                Refusal::INVALID_CLIENT,
+            ),
             // Not one of RFC 6749's codes: the status says "retry"; the body explains.
-            Refusal::Unavailable { description, .. } => {
-                ("temporarily_unavailable", description.as_str())
-            }
+            Refusal::Unavailable { description, .. } => ("temporarily_unavailable", *description),
         };
+        debug_assert!(is_error_description(description), "{description}");
         json!({ "error": code, "error_description": description }).to_string()
     }
+}
+
+/// RFC 6749 section 5.2: `error_description` holds only `%x20-21 / %x23-5B / %x5D-7E`.
+pub fn is_error_description(s: &str) -> bool {
+    s.bytes()
+        .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -124,10 +149,18 @@ impl TokenResponse {
     }
 }
 
-/// Parses an `application/x-www-form-urlencoded` body. RFC 6749 section 3.2: a parameter sent
-/// more than once, or without a value, is an error; so is bad percent-encoding or non-UTF-8.
+/// Parses an `application/x-www-form-urlencoded` body.
+///
+/// - RFC 6749 section 3.1: a parameter sent without a value (`scope=` or `scope`) is treated
+///   as omitted: it is not returned.
+/// - RFC 6749 section 3.2: a parameter sent more than once is an error (`invalid_request`),
+///   whether or not its values are empty.
+/// - A parameter with an empty name (`=x`), bad percent-encoding, or non-UTF-8 text is an
+///   error (`invalid_request`). Empty pairs (`a=1&&b=2`) are separators, not parameters.
 pub(crate) fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // Every name seen, empty-valued ones included (for the repetition check).
+    let mut seen: Vec<String> = Vec::new();
     if body.is_empty() {
         return Ok(out);
     }
@@ -135,29 +168,35 @@ pub(crate) fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> 
         if pair.is_empty() {
             continue;
         }
-        if out.len() == MAX_PARAMS {
-            return Err(Refusal::invalid_request(format!(
-                "more than {MAX_PARAMS} form parameters"
-            )));
+        if seen.len() == MAX_PARAMS {
+            return Err(Refusal::invalid_request("too many form parameters"));
         }
         let (name, value) = match pair.iter().position(|&b| b == b'=') {
             // `i` indexes the '=' in `pair`, so both ranges are in bounds.
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
-        let name = decode(name)?;
-        let value = decode(value)?;
-        if out.iter().any(|(n, _)| *n == name) {
-            return Err(Refusal::invalid_request(format!(
-                "parameter {name:?} appears more than once"
-            )));
+        let name = form_decode(name)?;
+        let value = form_decode(value)?;
+        if name.is_empty() {
+            return Err(Refusal::invalid_request(
+                "a form parameter has an empty name",
+            ));
         }
-        out.push((name, value));
+        if seen.contains(&name) {
+            return Err(Refusal::invalid_request(
+                "a parameter appears more than once",
+            ));
+        }
+        seen.push(name.clone());
+        if !value.is_empty() {
+            out.push((name, value));
+        }
     }
     Ok(out)
 }
 
-fn decode(s: &[u8]) -> Result<String, Refusal> {
+pub(crate) fn form_decode(s: &[u8]) -> Result<String, Refusal> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while let Some(&b) = s.get(i) {
@@ -230,7 +269,18 @@ mod tests {
         assert_eq!(code(parse_form(b"a=%zz")), "invalid_request");
         assert_eq!(code(parse_form(b"a=%ff")), "invalid_request");
         assert_eq!(parse_form(b"").unwrap(), vec![]);
-        assert_eq!(parse_form(b"a&&b=").unwrap().len(), 2);
+        // RFC 6749 3.1: without a value is the same as omitted.
+        assert_eq!(parse_form(b"a&&b=").unwrap(), vec![]);
+        assert_eq!(
+            parse_form(b"scope=&c=1").unwrap(),
+            vec![("c".to_owned(), "1".to_owned())]
+        );
+        // ... but still counts as sent for the repetition rule.
+        assert_eq!(code(parse_form(b"scope=&scope=read")), "invalid_request");
+        // An empty name is not a parameter.
+        assert_eq!(code(parse_form(b"=x&a=1")), "invalid_request");
+        assert_eq!(code(parse_form(b"%3D=1")), "ok");
+        assert_eq!(code(parse_form(b"=")), "invalid_request");
         let many: String = (0..40).map(|i| format!("p{i}=1&")).collect();
         assert_eq!(code(parse_form(many.as_bytes())), "invalid_request");
     }
@@ -255,6 +305,13 @@ mod tests {
             r#"{"access_token":"t","expires_in":300,"token_type":"Bearer"}"#
         );
         let e = Refusal::invalid_grant("nope");
+        assert!(is_error_description(
+            "the assertion is refused (bad_signature)"
+        ));
+        assert!(!is_error_description("issuer \"x\" is not trusted"));
+        assert!(!is_error_description("a\\b"));
+        assert!(!is_error_description("caf\u{e9}"));
+        assert!(!is_error_description("a\nb"));
         assert_eq!(e.status(), 400);
         assert_eq!(
             e.body(),

@@ -1,11 +1,14 @@
 //! The Redis replay store: several token-service instances share one record of seen `jti`
 //! values (feature `redis`).
 //!
-//! One round trip per assertion: `SET <key> 1 NX PXAT <expires_at in ms>`. Redis answers `OK`
-//! when the key was absent (fresh: recorded until the assertion can no longer be accepted)
-//! and nil when it exists (a replay). `NX` makes the check and the record one atomic step on
-//! the server, so two instances receiving the same assertion at the same moment cannot both
-//! accept it.
+//! One round trip per assertion. Without quotas: `SET <key> 1 NX PXAT <expires_at in ms>`;
+//! Redis answers `OK` when the key was absent (fresh: recorded until the assertion can no
+//! longer be accepted) and nil when it exists (a replay). `NX` makes the check and the record
+//! one atomic step on the server, so two instances receiving the same assertion at the same
+//! moment cannot both accept it. With quotas (per trusted issuer, per client): one `EVAL` of
+//! `QUOTA_SCRIPT`, which also keeps, per party, a sorted set of its unexpired entries
+//! (score: expiry; the set itself expires with its newest entry) and refuses an entry that
+//! would take a party over its quota; a script runs atomically in Redis.
 //!
 //! Fail closed: an unreachable server, an answer slower than the command timeout, or an
 //! error reply is a [`ReplayStoreError`] (503 with `Retry-After` at the token endpoint), never
@@ -19,8 +22,33 @@ use std::path::PathBuf;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, TlsCertificates, Value};
 
+use sha2::{Digest as _, Sha256};
+
 use crate::error::Error;
-use crate::replay::{HealthFuture, ReplayFuture, ReplayStore, ReplayStoreError, Seen};
+use crate::replay::{
+    AssertionKind, HealthFuture, ReplayEntry, ReplayFuture, ReplayStore, ReplayStoreError, Seen,
+};
+
+/// The quota check: `KEYS[1]` the entry, `KEYS[2..]` each party's sorted set; `ARGV[1]` the
+/// entry's expiry (milliseconds since the epoch), `ARGV[2..]` each party's quota. Answers 0
+/// (fresh, recorded), 1 (replayed) or 2 (over quota, nothing recorded). Time is Redis's
+/// (`TIME`), the same clock that expires the entries.
+pub(crate) const QUOTA_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i]) then return 2 end
+end
+redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[1], KEYS[1])
+  local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[i], top[2])
+end
+return 0
+";
 
 /// Builds a [`RedisReplayStore`]. Defaults in each method's doc.
 #[derive(Debug, Clone)]
@@ -30,9 +58,21 @@ pub struct RedisReplayStoreBuilder {
     connect_timeout: Duration,
     command_timeout: Duration,
     ca_file: Option<PathBuf>,
+    per_issuer: Option<usize>,
+    per_client: Option<usize>,
 }
 
 impl RedisReplayStoreBuilder {
+    /// Quotas of unexpired entries: at most `per_issuer` from one trusted issuer's grants and
+    /// at most `per_client` made by one client (the same rules as
+    /// [`crate::MemoryReplayStore::with_quotas`]). Default: no quota (one `SET NX` per
+    /// assertion).
+    pub fn quotas(mut self, per_issuer: usize, per_client: usize) -> Self {
+        self.per_issuer = Some(per_issuer);
+        self.per_client = Some(per_client);
+        self
+    }
+
     /// `rediss://` only: trust the CA certificate(s) in this PEM file for the Redis server's
     /// certificate, instead of the system's roots. Default: the system's roots.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -108,6 +148,8 @@ impl RedisReplayStoreBuilder {
             shown,
             key_prefix: self.key_prefix,
             command_timeout: self.command_timeout,
+            per_issuer: self.per_issuer,
+            per_client: self.per_client,
         })
     }
 }
@@ -120,6 +162,8 @@ pub struct RedisReplayStore {
     shown: String,
     key_prefix: String,
     command_timeout: Duration,
+    per_issuer: Option<usize>,
+    per_client: Option<usize>,
 }
 
 impl fmt::Debug for RedisReplayStore {
@@ -128,6 +172,8 @@ impl fmt::Debug for RedisReplayStore {
             .field("url", &self.shown)
             .field("key_prefix", &self.key_prefix)
             .field("command_timeout", &self.command_timeout)
+            .field("per_issuer", &self.per_issuer)
+            .field("per_client", &self.per_client)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +189,8 @@ impl RedisReplayStore {
             connect_timeout: Duration::from_secs(1),
             command_timeout: Duration::from_millis(500),
             ca_file: None,
+            per_issuer: None,
+            per_client: None,
         }
     }
 
@@ -151,10 +199,29 @@ impl RedisReplayStore {
         &self.shown
     }
 
-    /// The key recording `(issuer, jti)`: the prefix, then the issuer's length, so that
-    /// `("ab", "c")` and `("a", "bc")` stay apart.
-    pub fn key(&self, issuer: &str, jti: &str) -> String {
-        format!("{}{}:{issuer}{jti}", self.key_prefix, issuer.len())
+    /// The key recording one entry: the prefix, then the base64url SHA-256 of the kind and
+    /// the length-prefixed issuer and `jti` (fixed size whatever the `jti`; `("ab", "c")` and
+    /// `("a", "bc")` differ; a grant and a client assertion never collide).
+    pub fn key(&self, entry: &ReplayEntry<'_>) -> String {
+        let mut h = Sha256::new();
+        h.update(match entry.kind {
+            AssertionKind::Grant => [0u8],
+            AssertionKind::ClientAuth => [1u8],
+        });
+        for s in [entry.issuer, entry.jti] {
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        }
+        format!(
+            "{}{}",
+            self.key_prefix,
+            jwk_core::b64::encode(&h.finalize())
+        )
+    }
+
+    /// The sorted set counting a party's unexpired entries (`kind`: `i` issuer, `c` client).
+    pub fn quota_key(&self, kind: char, party: &str) -> String {
+        format!("{}q:{kind}:{party}", self.key_prefix)
     }
 
     /// Sends one command under the command timeout. A connection-level failure (the socket
@@ -190,26 +257,48 @@ impl RedisReplayStore {
 
     async fn check(
         &self,
-        issuer: &str,
-        jti: &str,
+        entry: ReplayEntry<'_>,
         expires_at: i64,
     ) -> Result<Seen, ReplayStoreError> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(issuer, jti))
-            .arg("1")
-            .arg("NX")
-            .arg("PXAT")
-            .arg(expires_at.max(1).saturating_mul(1000));
+        let key = self.key(&entry);
+        let at_ms = expires_at.max(1).saturating_mul(1000);
+        let mut parties = Vec::new();
+        if let (AssertionKind::Grant, Some(q)) = (entry.kind, self.per_issuer) {
+            parties.push((self.quota_key('i', entry.issuer), q));
+        }
+        if let (Some(client), Some(q)) = (entry.client, self.per_client) {
+            parties.push((self.quota_key('c', client), q));
+        }
+        if parties.is_empty() {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&key).arg("1").arg("NX").arg("PXAT").arg(at_ms);
+            return match self.query(cmd).await? {
+                Value::Okay => Ok(Seen::Fresh),
+                Value::SimpleString(s) if s == "OK" => Ok(Seen::Fresh),
+                Value::Nil => Ok(Seen::Replayed),
+                other => Err(self.unexpected("SET NX", &other)),
+            };
+        }
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(QUOTA_SCRIPT).arg(1 + parties.len()).arg(&key);
+        for (k, _) in &parties {
+            cmd.arg(k);
+        }
+        cmd.arg(at_ms);
+        for (_, q) in &parties {
+            cmd.arg(*q);
+        }
         match self.query(cmd).await? {
-            Value::Okay => Ok(Seen::Fresh),
-            Value::SimpleString(s) if s == "OK" => Ok(Seen::Fresh),
-            Value::Nil => Ok(Seen::Replayed),
-            other => Err(ReplayStoreError {
-                message: format!(
-                    "redis {}: unexpected answer to SET NX: {other:?}",
-                    self.shown
-                ),
-            }),
+            Value::Int(0) => Ok(Seen::Fresh),
+            Value::Int(1) => Ok(Seen::Replayed),
+            Value::Int(2) => Ok(Seen::OverQuota),
+            other => Err(self.unexpected("the quota script", &other)),
+        }
+    }
+
+    fn unexpected(&self, what: &str, v: &Value) -> ReplayStoreError {
+        ReplayStoreError {
+            message: format!("redis {}: unexpected answer to {what}: {v:?}", self.shown),
         }
     }
 
@@ -227,13 +316,12 @@ impl RedisReplayStore {
 impl ReplayStore for RedisReplayStore {
     fn check_and_record<'a>(
         &'a self,
-        issuer: &'a str,
-        jti: &'a str,
+        entry: ReplayEntry<'a>,
         expires_at: i64,
         _now: i64,
     ) -> ReplayFuture<'a> {
         // Expiry is Redis's: the key disappears at `expires_at` by the server's clock.
-        Box::pin(self.check(issuer, jti, expires_at))
+        Box::pin(self.check(entry, expires_at))
     }
 
     fn kind(&self) -> &'static str {
@@ -304,7 +392,16 @@ mod tests {
             .key_prefix("p:")
             .build()
             .unwrap();
-        assert_eq!(s.key("ab", "c"), "p:2:abc");
-        assert_ne!(s.key("ab", "c"), s.key("a", "bc"));
+        let e = |kind, issuer, jti| ReplayEntry {
+            kind,
+            issuer,
+            client: None,
+            jti,
+        };
+        let k = s.key(&e(AssertionKind::Grant, "ab", "c"));
+        assert!(k.starts_with("p:") && k.len() == 2 + 43, "{k}");
+        assert_ne!(k, s.key(&e(AssertionKind::Grant, "a", "bc")));
+        assert_ne!(k, s.key(&e(AssertionKind::ClientAuth, "ab", "c")));
+        assert_eq!(k, s.key(&e(AssertionKind::Grant, "ab", "c")));
     }
 }

@@ -389,16 +389,23 @@ fn discovery(state: &State) -> Resp {
     let svc = &state.service;
     let base = svc.issuer().trim_end_matches('/');
     let algs: Vec<&str> = svc.keys().algorithms().iter().map(|a| a.as_str()).collect();
-    let body = json!({
+    let mut body = json!({
         "issuer": svc.issuer(),
         "jwks_uri": format!("{base}{JWKS_PATH}"),
         "token_endpoint": svc.token_endpoint(),
         "grant_types_supported": [JWT_BEARER],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "token_endpoint_auth_methods_supported": svc.auth_methods(),
         "response_types_supported": [],
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,
     });
+    let client_algs = svc.auth_signing_algs();
+    if let (false, Some(m)) = (client_algs.is_empty(), body.as_object_mut()) {
+        m.insert(
+            "token_endpoint_auth_signing_alg_values_supported".into(),
+            json!(client_algs),
+        );
+    }
     let mut r = json_response(StatusCode::OK, body.to_string());
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -464,6 +471,11 @@ async fn token(state: &State, req: Request<Incoming>) -> Resp {
             "the body must be application/x-www-form-urlencoded",
         ));
     }
+    // A header that is not visible ASCII still counts as an authentication attempt.
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -493,7 +505,11 @@ async fn token(state: &State, req: Request<Incoming>) -> Resp {
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
-    match state.service.exchange(&body).await {
+    match state
+        .service
+        .exchange_request(authorization.as_deref(), &body)
+        .await
+    {
         Ok(t) => no_store(json_response(StatusCode::OK, t.body())),
         Err(r) => refusal(&r),
     }
@@ -506,6 +522,16 @@ fn refusal(r: &Refusal) -> Resp {
             description,
         } => unavailable(*retry_after, description),
         Refusal::OAuth { .. } => no_store(json_response(StatusCode::BAD_REQUEST, r.body())),
+        Refusal::InvalidClient { tried_basic } => {
+            let mut resp = no_store(json_response(StatusCode::UNAUTHORIZED, r.body()));
+            if *tried_basic {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"token endpoint\", charset=\"UTF-8\""),
+                );
+            }
+            resp
+        }
     }
 }
 

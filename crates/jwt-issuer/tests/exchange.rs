@@ -10,7 +10,7 @@ use jwt_issuer::{
 use jwt_validate::Validator;
 use serde_json::{json, Value};
 
-use crate::support::{oauth_error, remote, start, Env, TempDir};
+use crate::support::{oauth_error, remote, start, Env, TempDir, PUBLIC_CLIENT};
 
 /// A validator for the service's access tokens, fetching its JWKS over HTTP.
 fn at_validator(env: &Env, source: Arc<jwks_fetch::RemoteJwks>) -> Validator {
@@ -38,7 +38,7 @@ async fn whole_exchange() {
                 ("grant_type", JWT_BEARER),
                 ("assertion", &assertion),
                 ("scope", "read"),
-                ("client_id", &env.idp.url),
+                ("client_id", PUBLIC_CLIENT),
             ],
         )
         .await
@@ -58,11 +58,19 @@ async fn whole_exchange() {
         .await
         .unwrap();
     let c = verified.claims();
-    assert_eq!(c.sub.as_deref(), Some("alice"));
+    // The subject is qualified by its identity provider, which is recorded as well.
+    assert_eq!(c.sub, Some(format!("{}#alice", env.idp.url)));
+    assert_eq!(c.get("idp"), Some(Value::String(env.idp.url.clone())));
+    assert_eq!(c.get("idp_sub"), Some(Value::String("alice".into())));
     assert_eq!(c.iss.as_deref(), Some(env.svc.url.as_str()));
     assert!(c.jti.is_some());
     assert_eq!(c.exp.unwrap().secs(), env.now() + 300);
-    assert_eq!(c.get("client_id"), Some(Value::String(env.idp.url.clone())));
+    // client_id and azp: the authenticated client.
+    assert_eq!(
+        c.get("client_id"),
+        Some(Value::String(PUBLIC_CLIENT.into()))
+    );
+    assert_eq!(c.get("azp"), Some(Value::String(PUBLIC_CLIENT.into())));
     assert_eq!(c.get("scope"), Some(Value::String("read".into())));
     assert_eq!(verified.header().typ.as_deref(), Some("at+jwt"));
     assert_eq!(
@@ -118,8 +126,16 @@ async fn every_refusal() {
         sig[5] = if sig[5] == b'A' { b'B' } else { b'A' };
         format!("{head}.{}", String::from_utf8(sig).unwrap())
     };
+    let hostile_iss = grant(&with(&|c| {
+        c.insert("iss".into(), json!("https://idp.example/\"\\caf\u{e9}"));
+    }));
+    let no_iss = grant(&with(&|c| {
+        c.remove("iss");
+    }));
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("untrusted issuer", untrusted, 400, "invalid_grant"),
+        ("hostile issuer", hostile_iss, 400, "invalid_grant"),
+        ("no issuer", no_iss, 400, "invalid_grant"),
         ("forged signature", forged, 400, "invalid_grant"),
         ("tampered signature", tampered, 400, "invalid_grant"),
         (
@@ -196,6 +212,7 @@ async fn every_refusal() {
         ),
         ("not a JWT", "abc".into(), 400, "invalid_grant"),
     ];
+    let mut descriptions = Vec::new();
     for (case, assertion, status, error) in cases {
         let r = env.exchange(&assertion).await;
         assert_eq!(
@@ -210,7 +227,17 @@ async fn every_refusal() {
             .unwrap_or_default()
             .to_owned();
         assert!(!desc.is_empty(), "{case}");
+        // RFC 6749 5.2's charset; nothing the client chose, nothing about our configuration.
+        assert!(jwt_issuer::is_error_description(&desc), "{case}: {desc}");
+        for leak in ["127.0.0.1", "idp.example", "alice", "ES256", "http"] {
+            assert!(!desc.contains(leak), "{case}: {desc}");
+        }
+        descriptions.push((case, desc));
     }
+    // "Not trusted" and "no iss" read the same: the trusted issuers cannot be enumerated.
+    let of = |case: &str| &descriptions.iter().find(|(c, _)| *c == case).unwrap().1;
+    assert_eq!(of("untrusted issuer"), of("hostile issuer"));
+    assert_eq!(of("untrusted issuer"), of("no issuer"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,10 +247,14 @@ async fn replay_is_refused() {
     assert_eq!(env.exchange(&a).await.status, 200);
     let r = env.exchange(&a).await;
     assert_eq!(oauth_error(&r), (400, "invalid_grant".into()));
-    assert!(r.json()["error_description"]
-        .as_str()
-        .unwrap()
-        .contains("already used"));
+    // A fixed description per cause (the code is the contract; the text names no jti).
+    let desc = r.json()["error_description"].as_str().unwrap().to_owned();
+    assert!(jwt_issuer::is_error_description(&desc));
+    let again = env.exchange(&a).await;
+    assert_eq!(
+        again.json()["error_description"].as_str(),
+        Some(desc.as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,6 +313,7 @@ async fn request_shape_refusals() {
                 ("grant_type", JWT_BEARER),
                 ("assertion", &a),
                 ("scope", "admin"),
+                ("client_id", PUBLIC_CLIENT),
             ],
         )
         .await
@@ -300,8 +332,8 @@ async fn request_shape_refusals() {
         )
         .await
         .unwrap(),
-        400,
-        "invalid_grant",
+        401,
+        "invalid_client",
     );
     // JSON instead of a form.
     let r = c
@@ -333,9 +365,29 @@ async fn request_shape_refusals() {
         .await
         .unwrap();
     check(r, 413, "invalid_request");
-    // The scope-less exchange still works after all that, on a new connection.
-    let r = env.exchange(&a).await;
-    assert_eq!(r.status, 200);
+    // A parameter with an empty name is malformed.
+    let addr = env.svc.addr;
+    let raw = |body: String| async move {
+        let mut c = LoopbackClient::connect(addr).await.unwrap();
+        c.request(
+            http::Method::POST,
+            TOKEN_PATH,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            bytes::Bytes::from(body),
+        )
+        .await
+        .unwrap()
+    };
+    let form = jwt_issuer::form_encode(&[
+        ("grant_type", JWT_BEARER),
+        ("assertion", &a),
+        ("client_id", PUBLIC_CLIENT),
+    ]);
+    check(raw(format!("{form}&=x")).await, 400, "invalid_request");
+    // RFC 6749 3.1: `scope=` and `client_id=` (no value) are treated as omitted: the
+    // scope-less exchange works, on a new connection.
+    let r = raw(format!("{form}&scope=&client_secret=")).await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
     assert!(r.json().get("scope").is_none());
 }
 
@@ -364,7 +416,14 @@ async fn issuer_keys_down_is_503_with_retry_after() {
     let r = LoopbackClient::connect(svc.addr)
         .await
         .unwrap()
-        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("client_id", PUBLIC_CLIENT),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 503, "{:?}", r.json());
@@ -645,7 +704,14 @@ async fn rate_limited_issuer_keys_pass_retry_after_on() {
     let r = svc
         .client()
         .await
-        .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &a),
+                ("client_id", PUBLIC_CLIENT),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 503, "{:?}", r.json());
@@ -688,7 +754,11 @@ async fn any_changed_character_is_refused_and_burns_nothing() {
             changed[i] = B64URL[rand::random::<usize>() % B64URL.len()];
         }
         let changed = String::from_utf8(changed).unwrap();
-        let form = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &changed)]);
+        let form = jwt_issuer::form_encode(&[
+            ("grant_type", JWT_BEARER),
+            ("assertion", &changed),
+            ("client_id", PUBLIC_CLIENT),
+        ]);
         match env.svc.service.exchange(form.as_bytes()).await {
             Err(jwt_issuer::Refusal::OAuth { code, .. }) => {
                 assert_eq!(
@@ -710,7 +780,11 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut env = Env::new().await;
     let a = env.assertion(&env.claims());
-    let body = jwt_issuer::form_encode(&[("grant_type", JWT_BEARER), ("assertion", &a)]);
+    let body = jwt_issuer::form_encode(&[
+        ("grant_type", JWT_BEARER),
+        ("assertion", &a),
+        ("client_id", PUBLIC_CLIENT),
+    ]);
     let mut s = tokio::net::TcpStream::connect(env.svc.addr).await.unwrap();
     let head = format!(
         "POST {TOKEN_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
@@ -781,6 +855,8 @@ async fn issuer_down_with_cached_keys_still_works_until_they_are_too_stale() {
             idp.url.clone(),
             Arc::new(source),
         ))
+        // Today's behaviour without registered clients, explicitly allowed.
+        .allow_unauthenticated_clients(true)
         .build()
         .unwrap();
     let server = listener.serve(service.clone(), jwt_issuer::ServerOptions::default());

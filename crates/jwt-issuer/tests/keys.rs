@@ -409,6 +409,142 @@ fn instances_starting_together_share_the_first_keys() {
     }
 }
 
+/// Key directory trust (issue 13, item 3): the bad setups an attacker would use.
+#[cfg(unix)]
+mod trust {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::Arc;
+
+    use jwk_core::Algorithm;
+    use jwt_issuer::{KeyManager, ManualClock};
+
+    use super::{schedule, T0};
+    use crate::support::TempDir;
+
+    fn try_open(dir: &std::path::Path) -> Result<KeyManager, jwt_issuer::Error> {
+        KeyManager::builder(dir)
+            .algorithms([Algorithm::EdDsa])
+            .schedule(schedule())
+            .clock(Arc::new(ManualClock::at_secs(T0)))
+            .open()
+    }
+
+    fn chmod(p: &std::path::Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A PKCS#8 Ed25519 key made elsewhere: what an attacker would plant (back-dated name).
+    fn planted_pem() -> String {
+        let other = TempDir::new("attacker");
+        try_open(other.path()).unwrap();
+        let f = std::fs::read_dir(other.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pem"))
+            .unwrap();
+        std::fs::read_to_string(f).unwrap()
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        let dir = TempDir::new("trust-dir");
+        try_open(dir.path()).unwrap();
+        for mode in [0o777, 0o770, 0o1777] {
+            chmod(dir.path(), mode);
+            let e = try_open(dir.path()).unwrap_err();
+            assert_eq!(e.code(), "key_dir", "{mode:o}");
+            assert!(e.to_string().contains("chmod"), "{e}");
+        }
+        chmod(dir.path(), 0o755);
+        try_open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_others_can_write_is_refused() {
+        let dir = TempDir::new("trust-file");
+        try_open(dir.path()).unwrap();
+        let file = dir.path().join(format!("ed25519-{T0}.pem"));
+        chmod(&file, 0o620);
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        chmod(&file, 0o602);
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        chmod(&file, 0o600);
+        try_open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_symlinked_key_file_is_refused_and_never_followed() {
+        let dir = TempDir::new("trust-link");
+        let target_dir = TempDir::new("trust-link-target");
+        let target = target_dir.path().join("k.pem");
+        std::fs::write(&target, planted_pem()).unwrap();
+        chmod(&target, 0o600);
+        // Back-dated, so it would be the active key.
+        let link = dir.path().join("ed25519-1000000000.pem");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = try_open(dir.path()).unwrap_err();
+        assert_eq!(e.code(), "key_dir");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+
+        // Planted after start: the running manager skips it (reported), keeps its own key.
+        std::fs::remove_file(&link).unwrap();
+        let m = try_open(dir.path()).unwrap();
+        let kid = m.signing_key(None).unwrap().kid;
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        m.maintain().unwrap();
+        assert_eq!(m.signing_key(None).unwrap().kid, kid);
+        let problems = m.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.file == "ed25519-1000000000.pem" && p.reason.contains("symbolic link")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_planted_by_another_user_is_refused() {
+        if euid() != 0 {
+            println!("skipped: making a file owned by another uid needs root (CI runs as root)");
+            return;
+        }
+        let dir = TempDir::new("trust-owner");
+        let m = try_open(dir.path()).unwrap();
+        let kid = m.signing_key(None).unwrap().kid;
+        // Another user's key, back-dated so it would sign at once, with owner-only mode.
+        let planted = dir.path().join("ed25519-1000000000.pem");
+        std::fs::write(&planted, planted_pem()).unwrap();
+        chmod(&planted, 0o600);
+        std::os::unix::fs::chown(&planted, Some(4242), Some(4242)).unwrap();
+        // The running manager does not load it ...
+        m.maintain().unwrap();
+        assert_eq!(m.signing_key(None).unwrap().kid, kid);
+        assert!(m
+            .problems()
+            .iter()
+            .any(|p| p.file == "ed25519-1000000000.pem" && p.reason.contains("4242")));
+        // ... and a restart refuses the directory.
+        let e = try_open(dir.path()).unwrap_err();
+        assert_eq!(e.code(), "key_dir");
+        assert!(e.to_string().contains("uid 4242"), "{e}");
+        // The directory itself owned by another user: refused too.
+        std::fs::remove_file(&planted).unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(4242), None).unwrap();
+        assert_eq!(try_open(dir.path()).unwrap_err().code(), "key_dir");
+        std::os::unix::fs::chown(dir.path(), Some(0), None).unwrap();
+        try_open(dir.path()).unwrap();
+    }
+
+    /// The effective uid, read from a file this process creates (no unsafe, no extra crate).
+    fn euid() -> u32 {
+        use std::os::unix::fs::MetadataExt as _;
+        let d = TempDir::new("euid");
+        let p = d.path().join("f");
+        std::fs::write(&p, "").unwrap();
+        std::fs::metadata(&p).unwrap().uid()
+    }
+}
+
 /// Issue 11 item 1: an Ed25519 key file whose PKCS#8 v2 public key is of small order (here
 /// the identity) is never used or published; the manager reports it and makes its own key.
 #[test]

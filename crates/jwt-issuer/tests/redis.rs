@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use jwk_core::Algorithm;
 use jwt_issuer::{
-    Clock as _, RedisReplayStore, ReplayStore, Seen, HEALTH_PATH, JWT_BEARER, TOKEN_PATH,
+    AssertionKind, Clock as _, RedisReplayStore, ReplayEntry, ReplayStore, Seen, HEALTH_PATH,
+    JWT_BEARER, TOKEN_PATH,
 };
 use serde_json::json;
 
-use crate::support::{oauth_error, start_with_store, wall_now, Env};
+use crate::support::{oauth_error, start_with_store, wall_now, Env, PUBLIC_CLIENT};
 
 /// A `redis-server` child process on 127.0.0.1, killed on drop.
 pub(crate) struct RedisServer {
@@ -146,6 +147,16 @@ impl Drop for RedisServer {
     }
 }
 
+/// A grant from `iss` with no authenticated client.
+fn g<'a>(iss: &'a str, jti: &'a str) -> ReplayEntry<'a> {
+    ReplayEntry {
+        kind: AssertionKind::Grant,
+        issuer: iss,
+        client: None,
+        jti,
+    }
+}
+
 fn store(redis: &RedisServer, prefix: &str) -> RedisReplayStore {
     RedisReplayStore::builder(redis.url())
         .key_prefix(prefix)
@@ -169,31 +180,31 @@ async fn two_stores_on_one_redis_accept_a_jti_once() {
     assert_eq!(a.kind(), "redis");
     a.health().await.unwrap();
     assert_eq!(
-        a.check_and_record("iss", "j1", now + 300, now).await,
+        a.check_and_record(g("iss", "j1"), now + 300, now).await,
         Ok(Seen::Fresh)
     );
     // The other instance sees it: a replay, whichever instance it reaches.
     assert_eq!(
-        b.check_and_record("iss", "j1", now + 300, now).await,
+        b.check_and_record(g("iss", "j1"), now + 300, now).await,
         Ok(Seen::Replayed)
     );
     assert_eq!(
-        a.check_and_record("iss", "j1", now + 300, now).await,
+        a.check_and_record(g("iss", "j1"), now + 300, now).await,
         Ok(Seen::Replayed)
     );
     // Another issuer may use the same jti; separators cannot be forged.
     assert_eq!(
-        b.check_and_record("iss2", "j1", now + 300, now).await,
+        b.check_and_record(g("iss2", "j1"), now + 300, now).await,
         Ok(Seen::Fresh)
     );
     assert_eq!(
-        a.check_and_record("is", "sj1", now + 300, now).await,
+        a.check_and_record(g("is", "sj1"), now + 300, now).await,
         Ok(Seen::Fresh)
     );
     // Another prefix is another service.
     let other = store(&redis, "t2:");
     assert_eq!(
-        other.check_and_record("iss", "j1", now + 300, now).await,
+        other.check_and_record(g("iss", "j1"), now + 300, now).await,
         Ok(Seen::Fresh)
     );
 
@@ -201,8 +212,8 @@ async fn two_stores_on_one_redis_accept_a_jti_once() {
     for i in 0..50 {
         let jti = format!("race{i}");
         let (x, y) = tokio::join!(
-            a.check_and_record("iss", &jti, now + 300, now),
-            b.check_and_record("iss", &jti, now + 300, now)
+            a.check_and_record(g("iss", &jti), now + 300, now),
+            b.check_and_record(g("iss", &jti), now + 300, now)
         );
         let fresh = [x.unwrap(), y.unwrap()]
             .iter()
@@ -220,22 +231,22 @@ async fn entries_expire_when_the_assertion_does() {
     let now = wall_now() as i64;
     let s = store(&redis, "exp:");
     assert_eq!(
-        s.check_and_record("iss", "j", now + 400, now).await,
+        s.check_and_record(g("iss", "j"), now + 400, now).await,
         Ok(Seen::Fresh)
     );
     // The key carries the assertion's expiry, in milliseconds (Redis 7: PEXPIRETIME).
-    let at = raw(&redis, redis::cmd("PEXPIRETIME").arg(s.key("iss", "j"))).await;
+    let at = raw(&redis, redis::cmd("PEXPIRETIME").arg(s.key(&g("iss", "j")))).await;
     assert_eq!(at, redis::Value::Int((now + 400) * 1000));
     // An entry whose time has passed is gone: the jti is fresh again (the validator refuses
     // the expired assertion itself before it gets here).
     assert_eq!(
-        s.check_and_record("iss", "old", now - 5, now).await,
+        s.check_and_record(g("iss", "old"), now - 5, now).await,
         Ok(Seen::Fresh)
     );
-    let exists = raw(&redis, redis::cmd("EXISTS").arg(s.key("iss", "old"))).await;
+    let exists = raw(&redis, redis::cmd("EXISTS").arg(s.key(&g("iss", "old")))).await;
     assert_eq!(exists, redis::Value::Int(0));
     assert_eq!(
-        s.check_and_record("iss", "old", now + 60, now).await,
+        s.check_and_record(g("iss", "old"), now + 60, now).await,
         Ok(Seen::Fresh)
     );
 }
@@ -251,7 +262,7 @@ async fn an_unreachable_redis_is_an_error_never_fresh() {
     let now = wall_now() as i64;
     for i in 0..3 {
         assert!(s
-            .check_and_record("iss", &format!("j{i}"), now + 60, now)
+            .check_and_record(g("iss", &format!("j{i}")), now + 60, now)
             .await
             .is_err());
     }
@@ -259,17 +270,18 @@ async fn an_unreachable_redis_is_an_error_never_fresh() {
     // A store built while Redis is down starts, and fails closed.
     let late = store(&redis, "down:");
     assert!(late
-        .check_and_record("iss", "x", now + 60, now)
+        .check_and_record(g("iss", "x"), now + 60, now)
         .await
         .is_err());
     redis.restart();
     // Back without a restart of the store: the first request after Redis returns succeeds.
     assert_eq!(
-        s.check_and_record("iss", "after", now + 60, now).await,
+        s.check_and_record(g("iss", "after"), now + 60, now).await,
         Ok(Seen::Fresh)
     );
     assert_eq!(
-        late.check_and_record("iss", "after", now + 60, now).await,
+        late.check_and_record(g("iss", "after"), now + 60, now)
+            .await,
         Ok(Seen::Replayed)
     );
 }
@@ -313,7 +325,14 @@ async fn token_endpoint_fails_closed_and_recovers() {
             jwt_issuer::LoopbackClient::connect(addr)
                 .await
                 .unwrap()
-                .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", &a)])
+                .post_form(
+                    TOKEN_PATH,
+                    &[
+                        ("grant_type", JWT_BEARER),
+                        ("assertion", &a),
+                        ("client_id", PUBLIC_CLIENT),
+                    ],
+                )
                 .await
                 .unwrap()
         }
@@ -423,11 +442,11 @@ async fn rediss_checks_the_server_certificate() {
     assert!(up, "no answer over TLS");
     let now = wall_now() as i64;
     assert_eq!(
-        s.check_and_record("iss", "t", now + 60, now).await,
+        s.check_and_record(g("iss", "t"), now + 60, now).await,
         Ok(Seen::Fresh)
     );
     assert_eq!(
-        s.check_and_record("iss", "t", now + 60, now).await,
+        s.check_and_record(g("iss", "t"), now + 60, now).await,
         Ok(Seen::Replayed)
     );
 
@@ -437,7 +456,7 @@ async fn rediss_checks_the_server_certificate() {
         .build()
         .unwrap();
     assert!(untrusted
-        .check_and_record("iss", "u", now + 60, now)
+        .check_and_record(g("iss", "u"), now + 60, now)
         .await
         .is_err());
     assert!(untrusted.health().await.is_err());
@@ -461,7 +480,7 @@ async fn a_stalled_or_refusing_redis_fails_closed() {
         .unwrap();
     let now = wall_now() as i64;
     assert_eq!(
-        s.check_and_record("iss", "a", now + 60, now).await,
+        s.check_and_record(g("iss", "a"), now + 60, now).await,
         Ok(Seen::Fresh)
     );
 
@@ -472,14 +491,14 @@ async fn a_stalled_or_refusing_redis_fails_closed() {
         assert!(ok.success());
     };
     signal("-STOP");
-    let stalled = s.check_and_record("iss", "b", now + 60, now).await;
+    let stalled = s.check_and_record(g("iss", "b"), now + 60, now).await;
     signal("-CONT");
     assert!(stalled.is_err(), "{stalled:?}");
     // Thawed: answers again (the frozen SET may have landed: then "b" is a replay, the safe
     // side; a fresh jti is fresh).
     let mut back = false;
     for _ in 0..20 {
-        if s.check_and_record("iss", "c", now + 60, now).await == Ok(Seen::Fresh) {
+        if s.check_and_record(g("iss", "c"), now + 60, now).await == Ok(Seen::Fresh) {
             back = true;
             break;
         }
@@ -501,7 +520,7 @@ async fn a_stalled_or_refusing_redis_fails_closed() {
         redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1"),
     )
     .await;
-    let refused = s.check_and_record("iss", "d", now + 60, now).await;
+    let refused = s.check_and_record(g("iss", "d"), now + 60, now).await;
     assert!(refused.is_err(), "{refused:?}");
     raw(
         &redis,
@@ -509,7 +528,104 @@ async fn a_stalled_or_refusing_redis_fails_closed() {
     )
     .await;
     assert_eq!(
-        s.check_and_record("iss", "d", now + 60, now).await,
+        s.check_and_record(g("iss", "d"), now + 60, now).await,
         Ok(Seen::Fresh)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_hold_across_instances() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let quota = |prefix: &str| {
+        RedisReplayStore::builder(redis.url())
+            .key_prefix(prefix)
+            .quotas(2, 3)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (quota("q:"), quota("q:"));
+    let now = wall_now() as i64;
+    let e = |kind, issuer, client, jti| ReplayEntry {
+        kind,
+        issuer,
+        client,
+        jti,
+    };
+    use AssertionKind::{ClientAuth, Grant};
+    // Issuer x: two grants, one at each instance; the third is over quota at either.
+    assert_eq!(
+        a.check_and_record(e(Grant, "x", Some("c1"), "1"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        b.check_and_record(e(Grant, "x", Some("c2"), "2"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(Grant, "x", Some("c2"), "3"), now + 60, now)
+            .await,
+        Ok(Seen::OverQuota)
+    );
+    assert_eq!(
+        b.check_and_record(e(Grant, "x", None, "4"), now + 60, now)
+            .await,
+        Ok(Seen::OverQuota)
+    );
+    // A replay is still a replay (checked before the quota), and issuer y is unaffected.
+    assert_eq!(
+        b.check_and_record(e(Grant, "x", Some("c1"), "1"), now + 60, now)
+            .await,
+        Ok(Seen::Replayed)
+    );
+    assert_eq!(
+        b.check_and_record(e(Grant, "y", Some("c1"), "1"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    // Client c1 has two entries; its own authentication assertion is the third, the fourth
+    // is over its quota (client assertions count against no issuer).
+    assert_eq!(
+        a.check_and_record(e(ClientAuth, "c1", Some("c1"), "1"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(ClientAuth, "c1", Some("c1"), "2"), now + 60, now)
+            .await,
+        Ok(Seen::OverQuota)
+    );
+    // An over-quota answer recorded nothing: the same jti is fresh once there is room.
+    // Entries that have expired leave the count (by Redis's clock): issuer z's two old ones.
+    assert_eq!(
+        a.check_and_record(e(Grant, "z", None, "old1"), now - 10, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(Grant, "z", None, "old2"), now - 10, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(Grant, "z", None, "new1"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(Grant, "z", None, "new2"), now + 60, now)
+            .await,
+        Ok(Seen::Fresh)
+    );
+    assert_eq!(
+        a.check_and_record(e(Grant, "z", None, "new3"), now + 60, now)
+            .await,
+        Ok(Seen::OverQuota)
+    );
+    // The count's set expires with its newest entry.
+    let at = raw(&redis, redis::cmd("PEXPIRETIME").arg(a.quota_key('i', "z"))).await;
+    assert_eq!(at, redis::Value::Int((now + 60) * 1000));
 }

@@ -10,10 +10,13 @@ use std::sync::Arc;
 use jwk_core::Algorithm;
 use jwks_fetch::{CacheConfig, FetchConfig, RemoteJwks};
 use jwt_issuer::{
-    KeyManager, Listener, LoopbackClient, ManualClock, Reply, RunningServer, Schedule,
-    ServerOptions, TokenService, TrustedIssuer, JWT_BEARER, TOKEN_PATH,
+    Client, ClientAuth, KeyManager, Listener, LoopbackClient, ManualClock, Reply, RunningServer,
+    Schedule, ServerOptions, TokenService, TrustedIssuer, JWT_BEARER, TOKEN_PATH,
 };
 use serde_json::{json, Value};
+
+/// The public client (`auth_method = "none"`) every test service registers.
+pub(crate) const PUBLIC_CLIENT: &str = "test-public";
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub(crate) struct TempDir(PathBuf);
@@ -134,6 +137,13 @@ pub(crate) async fn start_with_store(
     if let Some(store) = store {
         b = b.replay_store(store);
     }
+    if !trust.is_empty() {
+        b = b.client(
+            Client::new(PUBLIC_CLIENT, ClientAuth::None)
+                .trusted_issuers(trust.iter().map(|(iss, _)| iss.clone()))
+                .scopes(["read", "write"]),
+        );
+    }
     let service = b.build().unwrap();
     let mut options = ServerOptions::default();
     options.max_body = 16 * 1024;
@@ -202,7 +212,11 @@ impl Env {
             .await
             .post_form(
                 TOKEN_PATH,
-                &[("grant_type", JWT_BEARER), ("assertion", assertion)],
+                &[
+                    ("grant_type", JWT_BEARER),
+                    ("assertion", assertion),
+                    ("client_id", PUBLIC_CLIENT),
+                ],
             )
             .await
             .unwrap()

@@ -35,8 +35,13 @@
 //! # "redis://[:PASSWORD@]HOST:PORT/DB" / "rediss://..." (TLS), shared by every instance.
 //! # Default "memory".
 //! replay_store = "memory"
-//! # Memory store bound (jti values held). Default 1000000.
+//! # Replay store bound (jti values held). Default 1000000 (`serve --check` prints the memory).
+//! # With Redis it is the basis of the default quotas (bound Redis itself with maxmemory).
 //! replay_capacity = 1000000
+//! # Quotas of that bound: unexpired jti values from one issuer's assertions, and made by one
+//! # client. Defaults: half the capacity shared out among the issuers, half among the clients.
+//! replay_quota_per_issuer = 250000
+//! replay_quota_per_client = 250000
 //! # Redis store: prefix of its keys, connection and per-command timeouts (a slower Redis is
 //! # answered 503 temporarily_unavailable). Defaults "jwt-issuer:jti:", "1s", "500ms".
 //! # replay_key_prefix = "jwt-issuer:jti:"
@@ -44,6 +49,8 @@
 //! # replay_command_timeout = "500ms"
 //! # rediss:// only: the CA certificate (PEM) of Redis's TLS certificate. Default: system roots.
 //! # replay_ca_file = "/etc/jwkctl/redis-ca.pem"
+//! # Without [[clients]]: accept unauthenticated requests as before (a warning at start).
+//! # allow_unauthenticated_clients = false
 //!
 //! # Optional HTTPS.
 //! [tls]
@@ -66,6 +73,39 @@
 //! # ca_file = "/etc/jwkctl/idp-ca.pem"
 //! # Allow plain http:// to a loopback address (tests only). Default false.
 //! # allow_http_loopback = false
+//! # Copy its `sub` into access tokens unchanged, instead of "<issuer>#<sub>". Only allowed
+//! # when it is the only trusted issuer. Default false.
+//! # subjects_as_is = false
+//!
+//! # One table per client allowed to exchange assertions (RFC 6749 2.3, RFC 7523 2.2).
+//! [[clients]]
+//! client_id = "reports-app"
+//! # client_secret_basic | client_secret_post | private_key_jwt | none
+//! auth_method = "private_key_jwt"
+//! # private_key_jwt: its JWKS URL (fetched and cached like a trusted issuer's) ...
+//! jwks_uri = "https://reports.example.com/jwks.json"
+//! # ... or its keys inline, as a JWK Set (a TOML table or a JSON string):
+//! # jwks = '{"keys":[{"kty":"EC","crv":"P-256","x":"...","y":"..."}]}'
+//! # Algorithms of its assertions. Default: every asymmetric algorithm.
+//! algorithms = ["ES256"]
+//! # ca_file / allow_http_loopback: as for trusted issuers, for jwks_uri.
+//! # The trusted issuers whose assertions it may exchange, and the scopes it may get.
+//! trusted_issuers = ["https://idp.example.com"]
+//! scopes = ["read"]
+//!
+//! [[clients]]
+//! client_id = "batch-job"
+//! auth_method = "client_secret_basic"
+//! # The Argon2id hash `jwkctl client-secret-hash` prints (never the secret itself).
+//! client_secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$7EjeP3xBhOY9cXlR0NDnFw$aR/gD0xzmG7kZ6tXYGYbZ7nB4NPxBrEppW7H7TAV2vU"
+//! trusted_issuers = ["https://idp.example.com"]
+//! scopes = ["read", "write"]
+//!
+//! [[clients]]
+//! client_id = "cli"
+//! auth_method = "none"
+//! trusted_issuers = ["https://idp.example.com"]
+//! scopes = ["read"]
 //! ```
 
 use core::time::Duration;
@@ -110,9 +150,63 @@ pub(crate) struct Config {
     #[serde(default)]
     pub(crate) replay_command_timeout: Option<Span>,
     pub(crate) replay_ca_file: Option<PathBuf>,
+    pub(crate) replay_quota_per_issuer: Option<usize>,
+    pub(crate) replay_quota_per_client: Option<usize>,
+    #[serde(default)]
+    pub(crate) allow_unauthenticated_clients: bool,
     pub(crate) tls: Option<Tls>,
     #[serde(default)]
     pub(crate) trusted_issuers: Vec<Trusted>,
+    #[serde(default)]
+    pub(crate) clients: Vec<ClientConfig>,
+}
+
+/// One `[[clients]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientConfig {
+    pub(crate) client_id: String,
+    pub(crate) auth_method: AuthMethod,
+    pub(crate) client_secret_hash: Option<String>,
+    pub(crate) jwks_uri: Option<String>,
+    pub(crate) jwks: Option<InlineJwks>,
+    #[serde(default)]
+    pub(crate) algorithms: Vec<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub(crate) allow_http_loopback: bool,
+    #[serde(default)]
+    pub(crate) trusted_issuers: Vec<String>,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+}
+
+/// `auth_method`: the RFC 7591 names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    None,
+}
+
+/// Inline `jwks`: a TOML table or a JSON string holding a JWK Set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum InlineJwks {
+    Json(String),
+    Table(serde_json::Value),
+}
+
+impl InlineJwks {
+    /// The JWK Set's JSON text.
+    pub(crate) fn json(&self) -> String {
+        match self {
+            InlineJwks::Json(s) => s.clone(),
+            InlineJwks::Table(v) => v.to_string(),
+        }
+    }
 }
 
 /// `[tls]`.
@@ -139,6 +233,8 @@ pub(crate) struct Trusted {
     pub(crate) ca_file: Option<PathBuf>,
     #[serde(default)]
     pub(crate) allow_http_loopback: bool,
+    #[serde(default)]
+    pub(crate) subjects_as_is: bool,
 }
 
 /// A duration: integer seconds or `"<n>s|m|h|d"`.
@@ -243,6 +339,38 @@ mod tests {
     }
 
     #[test]
+    fn readme_config_parses_and_is_complete() {
+        // The config in the README's "Running the token service" section.
+        let readme = include_str!("../../../../README.md");
+        let section = readme
+            .split("## Running the token service")
+            .nth(1)
+            .expect("README section");
+        let toml_block = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("toml block");
+        let c = Config::parse(toml_block).unwrap();
+        assert_eq!(c.trusted_issuers.len(), 2);
+        let methods: Vec<AuthMethod> = c.clients.iter().map(|c| c.auth_method).collect();
+        assert_eq!(
+            methods,
+            [
+                AuthMethod::PrivateKeyJwt,
+                AuthMethod::ClientSecretBasic,
+                AuthMethod::None
+            ]
+        );
+        for cl in &c.clients {
+            if let Some(h) = &cl.client_secret_hash {
+                jwt_issuer::SecretHash::parse(h).unwrap();
+            }
+        }
+        assert!(c.tls.is_some() && c.replay_quota_per_client.is_some());
+    }
+
+    #[test]
     fn documented_example_parses() {
         // The example in this module's docs, minus the comment markers.
         let doc: String = include_str!("config.rs")
@@ -256,6 +384,45 @@ mod tests {
         let c = Config::parse(&doc).unwrap();
         assert_eq!(c.algorithms, ["RS256", "PS256", "ES256", "EdDSA"]);
         assert_eq!(c.trusted_issuers.len(), 1);
+        assert_eq!(c.clients.len(), 3);
+        assert_eq!(c.clients[0].auth_method, AuthMethod::PrivateKeyJwt);
+        assert_eq!(c.clients[2].auth_method, AuthMethod::None);
+        // The exact shape other tools write for a public client.
+        let public = Config::parse(
+            r#"issuer = "x"
+               key_dir = "k"
+               [[clients]]
+               client_id = "cli"
+               auth_method = "none"
+               trusted_issuers = ["https://idp.example"]
+               scopes = ["read"]"#,
+        )
+        .unwrap();
+        assert_eq!(public.clients[0].trusted_issuers, ["https://idp.example"]);
+        assert!(Config::parse(
+            "issuer = \"x\"\nkey_dir = \"k\"\n[[clients]]\nclient_id = \"c\"\nauth_method = \"basic\""
+        )
+        .is_err());
+        // Inline jwks as a table or as JSON text.
+        let inline = Config::parse(
+            r#"issuer = "x"
+               key_dir = "k"
+               [[clients]]
+               client_id = "a"
+               auth_method = "private_key_jwt"
+               jwks = { keys = [ { kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" } ] }
+               [[clients]]
+               client_id = "b"
+               auth_method = "private_key_jwt"
+               jwks = '{"keys":[]}'"#,
+        )
+        .unwrap();
+        let j = inline.clients[0].jwks.as_ref().unwrap().json();
+        assert!(jwk_core::JwkSet::parse(j.as_bytes()).is_ok(), "{j}");
+        assert_eq!(
+            inline.clients[1].jwks.as_ref().unwrap().json(),
+            r#"{"keys":[]}"#
+        );
         assert_eq!(c.prepublish, Some(Span(Duration::from_secs(3600))));
         assert!(c.tls.is_some());
         assert_eq!(c.replay_store, "memory");

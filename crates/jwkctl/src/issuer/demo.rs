@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use jwk_core::Algorithm;
 use jwt_issuer::{
-    Clock as _, KeyManager, Listener, LoopbackClient, ManualClock, RunningServer, Schedule,
-    ServerOptions, SharedClock, TokenService, TrustedIssuer, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+    Client, ClientAuth, Clock as _, KeyManager, Listener, LoopbackClient, ManualClock,
+    RunningServer, Schedule, ServerOptions, SharedClock, TokenService, TrustedIssuer,
+    CLIENT_ASSERTION_TYPE, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
 };
 use jwt_validate::Validator;
 use serde_json::{json, Value};
@@ -96,11 +97,24 @@ impl Demo {
     }
 
     async fn run(&mut self, args: &Args) -> Result<(), Stop> {
+        let mut ctx = self.start_servers().await?;
+        self.mint_assertions(&mut ctx)?;
+        self.exchange(&mut ctx).await?;
+        self.validate(&mut ctx).await?;
+        self.client_authentication_failures(&mut ctx).await?;
+        self.rollover(&mut ctx).await?;
+        self.replay(&mut ctx).await?;
+        self.tamper(&mut ctx).await?;
+        self.shutdown(ctx, args).await
+    }
+
+    /// Steps 1-3: the identity provider, the client's key server, the token service.
+    async fn start_servers(&mut self) -> Result<Ctx, Stop> {
         let wall = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(|e| e.to_string())?
             .as_secs();
-        // One clock for both servers and the validator, so the rollover does not have to wait
+        // One clock for the servers and the validator, so the rollover does not have to wait
         // a real minute; HTTP caching runs on real time.
         let clock = Arc::new(ManualClock::at_secs(wall));
         let schedule = Schedule::new(
@@ -117,20 +131,39 @@ impl Demo {
             &dirs.path().join("idp-keys"),
             &[Algorithm::Es256],
             &[],
+            None,
         )
         .await?;
         self.check(true, &format!("identity provider at {}", idp.url));
 
-        self.heading("Start the token service (RS256 + PS256 on one RSA key) trusting it");
+        self.heading("Start the client application's key server (EdDSA): its JWKS is its identity");
+        let app = Node::start(
+            &clock,
+            schedule,
+            &dirs.path().join("client-keys"),
+            &[Algorithm::EdDsa],
+            &[],
+            None,
+        )
+        .await?;
+        let app_jwks = format!("{}{JWKS_PATH}", app.url);
+        self.check(
+            true,
+            &format!("client {CLIENT_ID} publishes its keys at {app_jwks}"),
+        );
+
+        self.heading("Start the token service (RS256 + PS256 on one RSA key) trusting the IdP");
         let idp_jwks = format!("{}{JWKS_PATH}", idp.url);
         let trust = [(idp.url.clone(), idp_jwks.clone())];
         let service_dir = dirs.path().join("service-keys");
+        let registered = Some((CLIENT_ID, app_jwks.as_str()));
         let (svc, rsa) = match Node::start(
             &clock,
             schedule,
             &service_dir,
             &[Algorithm::Rs256, Algorithm::Ps256],
             &trust,
+            registered,
         )
         .await
         {
@@ -144,6 +177,7 @@ impl Demo {
                     &service_dir,
                     &[Algorithm::Es256, Algorithm::EdDsa],
                     &trust,
+                    registered,
                 )
                 .await?;
                 (n, false)
@@ -151,6 +185,9 @@ impl Demo {
             Err(e) => return Err(e),
         };
         self.check(true, &format!("token service at {}", svc.url));
+        self.info(format!(
+            "registered client {CLIENT_ID}: auth_method private_key_jwt, jwks_uri {app_jwks}"
+        ));
         let mut client = LoopbackClient::connect(svc.addr)
             .await
             .map_err(|e| e.to_string())?;
@@ -184,24 +221,55 @@ impl Demo {
         } else {
             self.require(set.keys.len() == 2, "one key per algorithm published")?;
         }
-
-        self.heading("The identity provider mints an assertion (RFC 7523)");
-        let first_assertion = idp.assertion(&clock, svc.service.token_endpoint(), "alice")?;
-        self.info(short("assertion", &first_assertion));
-        self.check(true, "signed with the identity provider's ES256 key");
-
-        self.heading("Exchange it at the token endpoint");
-        let r = client
-            .post_form(
-                TOKEN_PATH,
-                &[
-                    ("grant_type", JWT_BEARER),
-                    ("assertion", &first_assertion),
-                    ("scope", "read"),
-                ],
-            )
+        let discovery = client
+            .get(jwt_issuer::DISCOVERY_PATH, &[])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .json();
+        self.check(
+            discovery["token_endpoint_auth_methods_supported"] == json!(["private_key_jwt"]),
+            "discovery lists private_key_jwt as the client authentication method",
+        );
+        Ok(Ctx {
+            clock,
+            dirs,
+            idp,
+            app,
+            svc,
+            client,
+            first_assertion: String::new(),
+            first_token: String::new(),
+            first_kid: String::new(),
+            second_token: String::new(),
+            validator: None,
+            source: None,
+        })
+    }
+
+    /// The identity provider's assertion.
+    fn mint_assertions(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.heading("The identity provider mints an assertion for alice (RFC 7523)");
+        ctx.first_assertion =
+            ctx.idp
+                .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "alice")?;
+        self.info(short("assertion", &ctx.first_assertion));
+        self.check(true, "signed with the identity provider's ES256 key");
+        Ok(())
+    }
+
+    /// The client authenticates with its own JWT and exchanges the assertion.
+    async fn exchange(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.heading("The client authenticates (private_key_jwt) and exchanges the assertion");
+        let client_assertion = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
+        self.info(short("client assertion", &client_assertion));
+        self.info(format!(
+            "iss = sub = {CLIENT_ID}, aud = {} (the issuer identifier), one-time jti",
+            ctx.svc.service.issuer()
+        ));
+        let assertion = ctx.first_assertion.clone();
+        let r = ctx
+            .post(&assertion, Some(&client_assertion), &[("scope", "read")])
+            .await?;
         let body = r.json();
         self.info(format!(
             "HTTP {} token_type={} expires_in={} scope={}",
@@ -211,50 +279,111 @@ impl Demo {
             r.status == 200 && r.header("cache-control") == Some("no-store"),
             "200 with an RFC 6749 5.1 body and Cache-Control: no-store",
         )?;
-        let first_token = body["access_token"].as_str().unwrap_or_default().to_owned();
-        self.info(short("access token", &first_token));
+        ctx.first_token = body["access_token"].as_str().unwrap_or_default().to_owned();
+        self.info(short("access token", &ctx.first_token));
+        Ok(())
+    }
 
+    /// The access token through the service's JWKS, with the claims issue 13 added.
+    async fn validate(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.heading("Validate the access token through the service's JWKS over HTTP");
         let source = Arc::new(remote_jwks(
-            &format!("{}{JWKS_PATH}", svc.url),
+            &format!("{}{JWKS_PATH}", ctx.svc.url),
             None,
             true,
             false,
         )?);
         let validator = Validator::builder()
             .shared_key_source(source.clone())
-            .issuer(svc.url.clone())
-            .audience(svc.url.clone())
+            .issuer(ctx.svc.url.clone())
+            .audience(ctx.svc.url.clone())
             .typ("at+jwt")
-            .clock(SharedClock(clock.clone()))
+            .clock(SharedClock(ctx.clock.clone()))
             .build()
             .map_err(|e| e.to_string())?;
-        let first_kid = match validator.validate_async(&first_token).await {
+        match validator.validate_async(&ctx.first_token).await {
             Ok(v) => {
+                let c = v.claims();
+                let get = |n: &str| c.get(n).unwrap_or(Value::Null);
                 self.info(format!(
-                    "kid {} sub {} client_id {}",
+                    "kid {} sub {} idp {} client_id {} azp {}",
                     v.kid().unwrap_or("-"),
-                    v.claims().sub.as_deref().unwrap_or("-"),
-                    v.claims().get("client_id").unwrap_or(Value::Null)
+                    c.sub.as_deref().unwrap_or("-"),
+                    get("idp"),
+                    get("client_id"),
+                    get("azp")
                 ));
                 self.check(true, "valid: typ at+jwt, iss, aud, exp, signature");
-                v.kid().unwrap_or_default().to_owned()
+                self.check(
+                    c.sub.as_deref() == Some(format!("{}#alice", ctx.idp.url).as_str())
+                        && get("idp") == json!(ctx.idp.url),
+                    "sub is qualified by the identity provider (recorded in idp)",
+                );
+                self.check(
+                    get("client_id") == json!(CLIENT_ID) && get("azp") == json!(CLIENT_ID),
+                    "client_id and azp are the authenticated client",
+                );
+                ctx.first_kid = v.kid().unwrap_or_default().to_owned();
             }
             Err(e) => {
                 self.check(false, &format!("validation failed: {} ({e})", e.code()));
                 return Err("cannot continue without a valid token".into());
             }
+        }
+        self.info(format!("JWKS fetches so far: {}", source.stats().fetches));
+        ctx.validator = Some(validator);
+        ctx.source = Some(source);
+        Ok(())
+    }
+
+    /// What an unauthenticated or misdirected caller gets: 401 invalid_client.
+    async fn client_authentication_failures(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.heading("Client authentication failures: 401 invalid_client, the grant untouched");
+        let fresh = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "dave")?;
+        let wrong_aud = ctx.client_assertion(json!(ctx.svc.service.token_endpoint()))?;
+        let cases = [
+            ("no client authentication", None),
+            (
+                "client assertion aud = token endpoint (2025 rules: issuer only)",
+                Some(wrong_aud),
+            ),
+        ];
+        for (what, ca) in cases {
+            let r = ctx.post(&fresh, ca.as_deref(), &[]).await?;
+            self.info(format!("{what}: HTTP {} {}", r.status, r.json()["error"]));
+            self.check(
+                r.status == 401 && r.json()["error"] == "invalid_client",
+                what,
+            );
+        }
+        let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
+        let first = ctx.post(&fresh, Some(&ca), &[]).await?;
+        let other = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "erin")?;
+        let replayed = ctx.post(&other, Some(&ca), &[]).await?;
+        self.check(
+            first.status == 200 && replayed.status == 401,
+            "the grant still works once; the client assertion cannot be replayed",
+        );
+        Ok(())
+    }
+
+    /// A key rollover seen by a validator holding the old JWKS.
+    async fn rollover(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
+        self.heading("Roll the service's keys over");
+        let (Some(validator), Some(source)) = (ctx.validator.clone(), ctx.source.clone()) else {
+            return Err("no validator".into());
         };
         let fetches_before = source.stats().fetches;
-        self.info(format!("JWKS fetches so far: {fetches_before}"));
-
-        self.heading("Roll the service's keys over");
-        let keys = svc.keys.clone();
+        let keys = ctx.svc.keys.clone();
         tokio::task::spawn_blocking(move || keys.rotate())
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let status = svc.keys.status().map_err(|e| e.to_string())?;
+        let status = ctx.svc.keys.status().map_err(|e| e.to_string())?;
         for s in &status {
             self.info(format!("{} {}", s.state.name(), s.kid));
         }
@@ -262,29 +391,26 @@ impl Demo {
             status.len() == 4,
             "the new key is published before it signs (pre-publish)",
         );
-        clock.advance(PREPUBLISH + Duration::from_secs(1));
+        ctx.clock.advance(PREPUBLISH + Duration::from_secs(1));
         self.info(format!(
             "clock moved {} s forward: past the pre-publish period",
             PREPUBLISH.as_secs() + 1
         ));
-        let second_assertion = idp.assertion(&clock, svc.service.token_endpoint(), "bob")?;
-        let r = client
-            .post_form(
-                TOKEN_PATH,
-                &[("grant_type", JWT_BEARER), ("assertion", &second_assertion)],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let second_token = r.json()["access_token"]
+        let second_assertion =
+            ctx.idp
+                .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "bob")?;
+        let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
+        let r = ctx.post(&second_assertion, Some(&ca), &[]).await?;
+        ctx.second_token = r.json()["access_token"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        match validator.validate_async(&second_token).await {
+        match validator.validate_async(&ctx.second_token).await {
             Ok(v) => {
                 let kid = v.kid().unwrap_or_default().to_owned();
                 self.info(format!("new token kid {kid}"));
                 self.check(
-                    kid != first_kid,
+                    kid != ctx.first_kid,
                     "new tokens carry the new kid and validate",
                 );
             }
@@ -299,20 +425,20 @@ impl Demo {
                 "the validator fetched the JWKS once more ({fetches_before} -> {fetches_after})"
             ),
         );
-        let old = validator.validate_async(&first_token).await;
+        let old = validator.validate_async(&ctx.first_token).await;
         self.check(
             old.is_ok(),
             "the token signed before the rollover is still valid (retired key still published)",
         );
+        Ok(())
+    }
 
+    /// The first assertion again, with a fresh client assertion.
+    async fn replay(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.heading("Replay the first assertion");
-        let r = client
-            .post_form(
-                TOKEN_PATH,
-                &[("grant_type", JWT_BEARER), ("assertion", &first_assertion)],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
+        let first = ctx.first_assertion.clone();
+        let r = ctx.post(&first, Some(&ca), &[]).await?;
         self.info(format!(
             "HTTP {} {} {}",
             r.status,
@@ -323,9 +449,16 @@ impl Demo {
             r.status == 400 && r.json()["error"] == "invalid_grant",
             "rejected: jti already used",
         );
+        Ok(())
+    }
 
+    /// A changed access token and a changed assertion.
+    async fn tamper(&mut self, ctx: &mut Ctx) -> Result<(), Stop> {
         self.heading("Tamper with tokens");
-        let forged = swap_payload(&second_token, |c| {
+        let Some(validator) = ctx.validator.clone() else {
+            return Err("no validator".into());
+        };
+        let forged = swap_payload(&ctx.second_token, |c| {
             c["sub"] = json!("mallory");
         })?;
         match validator.validate_async(&forged).await {
@@ -340,17 +473,14 @@ impl Demo {
                 self.check(false, "tampered access token was accepted");
             }
         }
-        let fresh = idp.assertion(&clock, svc.service.token_endpoint(), "carol")?;
+        let fresh = ctx
+            .idp
+            .assertion(&ctx.clock, ctx.svc.service.token_endpoint(), "carol")?;
         let tampered = swap_payload(&fresh, |c| {
             c["sub"] = json!("admin");
         })?;
-        let r = client
-            .post_form(
-                TOKEN_PATH,
-                &[("grant_type", JWT_BEARER), ("assertion", &tampered)],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let ca = ctx.client_assertion(json!(ctx.svc.service.issuer()))?;
+        let r = ctx.post(&tampered, Some(&ca), &[]).await?;
         self.info(format!(
             "HTTP {} {}",
             r.status,
@@ -360,16 +490,80 @@ impl Demo {
             r.status == 400 && r.json()["error"] == "invalid_grant",
             "tampered assertion rejected at the token endpoint",
         );
+        Ok(())
+    }
 
+    /// Stops every server.
+    async fn shutdown(&mut self, ctx: Ctx, args: &Args) -> Result<(), Stop> {
         self.heading("Shut down gracefully");
-        svc.stop().await;
-        idp.stop().await;
-        self.check(true, "both servers stopped");
+        ctx.svc.stop().await;
+        ctx.app.stop().await;
+        ctx.idp.stop().await;
+        self.check(true, "every server stopped");
         if args.keep_keys {
-            let p = dirs.keep();
+            let p = ctx.dirs.keep();
             super::say!("\nkey directories kept in {}", p.display());
         }
         Ok(())
+    }
+}
+
+/// The registered client of the demo.
+const CLIENT_ID: &str = "demo-app";
+
+/// What the steps share.
+struct Ctx {
+    clock: Arc<ManualClock>,
+    dirs: TempDir,
+    idp: Node,
+    /// The client application: its key server (JWKS) and signing key.
+    app: Node,
+    svc: Node,
+    client: LoopbackClient,
+    first_assertion: String,
+    first_token: String,
+    first_kid: String,
+    second_token: String,
+    validator: Option<Validator>,
+    source: Option<Arc<jwks_fetch::RemoteJwks>>,
+}
+
+impl Ctx {
+    /// A client assertion (RFC 7523 2.2) for the demo client, signed with its key.
+    fn client_assertion(&self, aud: Value) -> Result<String, Stop> {
+        let now = self.clock.now().as_secs();
+        let claims = json!({
+            "iss": CLIENT_ID,
+            "sub": CLIENT_ID,
+            "aud": aud,
+            "iat": now,
+            "exp": now + 60,
+            "jti": jwk_core::b64::encode(&rand::random::<[u8; 16]>()),
+        });
+        self.app
+            .keys
+            .signing_key(None)
+            .and_then(|k| k.sign_jwt("JWT", &claims))
+            .map_err(|e| e.to_string())
+    }
+
+    /// POST to the token endpoint with the grant, the client assertion (if any) and `extra`.
+    async fn post(
+        &mut self,
+        assertion: &str,
+        client_assertion: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<jwt_issuer::Reply, Stop> {
+        let mut form = vec![("grant_type", JWT_BEARER), ("assertion", assertion)];
+        if let Some(ca) = client_assertion {
+            form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+            form.push(("client_assertion", ca));
+        }
+        form.extend_from_slice(extra);
+        self.client
+            .post_form(TOKEN_PATH, &form)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -389,6 +583,7 @@ impl Node {
         dir: &std::path::Path,
         algs: &[Algorithm],
         trust: &[(String, String)],
+        client: Option<(&str, &str)>,
     ) -> Result<Node, Stop> {
         let keys = {
             let b = KeyManager::builder(dir)
@@ -410,6 +605,21 @@ impl Node {
         for (iss, jwks) in trust {
             let source = remote_jwks(jwks, None, true, false)?;
             b = b.trust(TrustedIssuer::new(iss.clone(), Arc::new(source)).scopes(["read"]));
+        }
+        // The client authenticates with private_key_jwt, its keys at its own JWKS URL.
+        if let Some((id, jwks_uri)) = client {
+            let keys = Arc::new(remote_jwks(jwks_uri, None, true, false)?);
+            b = b.client(
+                Client::new(
+                    id,
+                    ClientAuth::PrivateKeyJwt {
+                        keys,
+                        algorithms: vec![Algorithm::EdDsa],
+                    },
+                )
+                .trusted_issuers(trust.iter().map(|(iss, _)| iss.clone()))
+                .scopes(["read"]),
+            );
         }
         let service = b.build().map_err(|e| e.to_string())?;
         let server = listener.serve(service.clone(), ServerOptions::default());

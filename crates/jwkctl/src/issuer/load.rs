@@ -1,6 +1,7 @@
 //! `jwkctl load` (hidden; `cargo xtask load` calls it): a bounded loopback load run of the
 //! token endpoint, reporting exchanges per second, latency percentiles, and the crypto-bound
-//! limit `cores / (verify time + sign time)` they are measured against.
+//! limit `cores / (assertion verify + client assertion verify + sign)` they are measured
+//! against. The exchanges are made by a registered `private_key_jwt` client, as in production.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
@@ -10,8 +11,8 @@ use std::time::Instant;
 
 use jwk_core::Algorithm;
 use jwt_issuer::{
-    KeyManager, Listener, LoopbackClient, ServerOptions, SigningKey, TokenService, TrustedIssuer,
-    JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+    Client, ClientAuth, KeyManager, Listener, LoopbackClient, ServerOptions, SigningKey,
+    TokenService, TrustedIssuer, CLIENT_ASSERTION_TYPE, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
 };
 use serde_json::json;
 
@@ -33,6 +34,9 @@ pub(crate) struct Args {
     /// Algorithm of the access tokens (signed per exchange).
     #[arg(long, default_value = "RS256")]
     pub(super) token_alg: String,
+    /// Algorithm of the client's `private_key_jwt` assertions (verified per exchange).
+    #[arg(long, default_value = "ES256")]
+    pub(super) client_alg: String,
     /// Upper bound on exchanges (assertions are minted before the clock starts).
     #[arg(long, default_value_t = 200_000)]
     pub(super) max_requests: usize,
@@ -84,6 +88,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 async fn load(args: &Args) -> Result<bool, String> {
     let assertion_alg = Algorithm::parse(&args.assertion_alg);
     let token_alg = Algorithm::parse(&args.token_alg);
+    let client_alg = Algorithm::parse(&args.client_alg);
     let dirs = TempDir::new("load")?;
     let open = |dir: std::path::PathBuf, alg: Algorithm| async move {
         let b = KeyManager::builder(dir).algorithms([alg]);
@@ -94,6 +99,10 @@ async fn load(args: &Args) -> Result<bool, String> {
     };
     let idp_keys = open(dirs.path().join("idp"), assertion_alg.clone()).await?;
     let svc_keys = open(dirs.path().join("svc"), token_alg.clone()).await?;
+    let client_keys = open(dirs.path().join("client"), client_alg.clone()).await?;
+    let client_set = jwk_core::JwkSet::parse(&client_keys.jwks().map_err(|e| e.to_string())?.body)
+        .map_err(|e| e.to_string())?;
+    let client_source = super::serve::inline_keys(CLIENT_ID, &client_set.to_json())?;
 
     // The identity provider only publishes its JWKS.
     let idp_listener = Listener::bind(([127, 0, 0, 1], 0).into())
@@ -113,38 +122,56 @@ async fn load(args: &Args) -> Result<bool, String> {
     let source = remote_jwks(&format!("{idp_url}{JWKS_PATH}"), None, true, false)?;
     let service = TokenService::builder(svc_url.clone(), svc_keys.clone())
         .trust(TrustedIssuer::new(idp_url.clone(), Arc::new(source)))
+        .client(
+            Client::new(
+                CLIENT_ID,
+                ClientAuth::PrivateKeyJwt {
+                    keys: Arc::new(client_source),
+                    algorithms: vec![client_alg.clone()],
+                },
+            )
+            .trusted_issuers([idp_url.clone()]),
+        )
         .build()
         .map_err(|e| e.to_string())?;
     let token_endpoint = service.token_endpoint().to_owned();
     let svc = listener.serve(service, ServerOptions::default());
 
-    // The crypto-bound limit: one verify of an assertion plus one access-token signature.
+    // The crypto-bound limit: one verify of the assertion, one of the client assertion, one
+    // access-token signature.
     let idp_key = idp_keys.signing_key(None).map_err(|e| e.to_string())?;
     let svc_key = svc_keys.signing_key(None).map_err(|e| e.to_string())?;
-    let (verify, sign) = {
-        let (i, s) = (idp_key.clone(), svc_key.clone());
-        tokio::task::spawn_blocking(move || crypto_times(&i, &s))
-            .await
-            .map_err(|e| e.to_string())??
+    let client_key = client_keys.signing_key(None).map_err(|e| e.to_string())?;
+    let (verify, client_verify, sign) = {
+        let (i, c, s) = (idp_key.clone(), client_key.clone(), svc_key.clone());
+        tokio::task::spawn_blocking(move || -> Result<_, String> {
+            let (verify, sign) = crypto_times(&i, &s)?;
+            let (client_verify, _) = crypto_times(&c, &s)?;
+            Ok((verify, client_verify, sign))
+        })
+        .await
+        .map_err(|e| e.to_string())??
     };
+    let crypto = verify + client_verify + sign;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let limit = cores as f64 / (verify + sign).as_secs_f64();
+    let limit = cores as f64 / crypto.as_secs_f64();
 
     // Assertions minted up front (in parallel), enough for the run at the limit.
     let wanted = ((limit * args.seconds as f64 * 1.2) as usize).clamp(100, args.max_requests);
     let assertions = mint_all(&idp_key, &idp_url, &token_endpoint, wanted, cores).await?;
-    let assertions = Arc::new(assertions);
+    // One client assertion per exchange (each jti is single-use), aud = the issuer identifier.
+    let client_assertions = mint_all(&client_key, CLIENT_ID, &svc_url, wanted, cores).await?;
+    let assertions: Arc<Vec<(String, String)>> =
+        Arc::new(assertions.into_iter().zip(client_assertions).collect());
 
     // Warm-up: the service fetches the identity provider's JWKS once.
     let mut c = LoopbackClient::connect(addr)
         .await
         .map_err(|e| e.to_string())?;
     let warm = mint(&idp_key, &idp_url, &token_endpoint)?;
+    let warm_client = mint(&client_key, CLIENT_ID, &svc_url)?;
     let r = c
-        .post_form(
-            TOKEN_PATH,
-            &[("grant_type", JWT_BEARER), ("assertion", &warm)],
-        )
+        .post_form(TOKEN_PATH, &form(&warm, &warm_client))
         .await
         .map_err(|e| e.to_string())?;
     if r.status != 200 {
@@ -170,12 +197,11 @@ async fn load(args: &Args) -> Result<bool, String> {
             };
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(a) = assertions.get(i) else { break };
+                let Some((a, ca)) = assertions.get(i) else {
+                    break;
+                };
                 let t = Instant::now();
-                match c
-                    .post_form(TOKEN_PATH, &[("grant_type", JWT_BEARER), ("assertion", a)])
-                    .await
-                {
+                match c.post_form(TOKEN_PATH, &form(a, ca)).await {
                     Ok(r) if r.status == 200 => lat.push(t.elapsed()),
                     _ => errors += 1,
                 }
@@ -208,7 +234,7 @@ async fn load(args: &Args) -> Result<bool, String> {
     // On a shared machine the wall-clock rate depends on what else runs; the CPU the process
     // used (server and load client together) gives the per-core efficiency as well.
     let per_cpu_second = cpu.map(|c| ok as f64 / c.as_secs_f64());
-    let crypto_share = per_cpu_second.map(|r| r * (verify + sign).as_secs_f64());
+    let crypto_share = per_cpu_second.map(|r| r * crypto.as_secs_f64());
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     if args.json {
@@ -222,6 +248,7 @@ async fn load(args: &Args) -> Result<bool, String> {
                 "p50_ms": ms(pct(0.50)),
                 "p99_ms": ms(pct(0.99)),
                 "verify_us": us(verify),
+                "client_verify_us": us(client_verify),
                 "sign_us": us(sign),
                 "cores": cores,
                 "crypto_bound_per_second": limit,
@@ -231,20 +258,26 @@ async fn load(args: &Args) -> Result<bool, String> {
                 "crypto_share_of_cpu": crypto_share,
                 "assertion_alg": assertion_alg.as_str(),
                 "token_alg": token_alg.as_str(),
+                "client_alg": client_alg.as_str(),
+                "client_auth": "private_key_jwt",
                 "concurrency": args.concurrency,
             })
         );
     } else {
         super::say!(
-            "assertions {} verified, access tokens {} signed, {} connections, {} cores",
+            "assertions {} verified, private_key_jwt client assertions {} verified, access \
+             tokens {} signed, {} connections, {} cores",
             assertion_alg,
+            client_alg,
             token_alg,
             args.concurrency,
             cores
         );
         super::say!(
-            "crypto per exchange: verify {:.1} us + sign {:.1} us -> limit {:.0} exchanges/s",
+            "crypto per exchange: verify {:.1} us + client verify {:.1} us + sign {:.1} us -> \
+             limit {:.0} exchanges/s",
             us(verify),
+            us(client_verify),
             us(sign),
             limit
         );
@@ -331,6 +364,20 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The load's registered client.
+const CLIENT_ID: &str = "load-client";
+
+/// One exchange's form: the grant and the client's authentication.
+fn form<'a>(assertion: &'a str, client_assertion: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("grant_type", JWT_BEARER),
+        ("assertion", assertion),
+        ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+        ("client_assertion", client_assertion),
+    ]
+}
+
+/// An assertion from `iss` (for a client assertion: `iss` = `sub` = the client id).
 fn mint(key: &SigningKey, iss: &str, aud: &str) -> Result<String, String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -338,7 +385,8 @@ fn mint(key: &SigningKey, iss: &str, aud: &str) -> Result<String, String> {
     key.sign_jwt(
         "JWT",
         &json!({
-            "iss": iss, "sub": "load", "aud": aud, "iat": now, "exp": now + 600,
+            "iss": iss, "sub": if iss == CLIENT_ID { CLIENT_ID } else { "load" },
+            "aud": aud, "iat": now, "exp": now + 600,
             "jti": jwk_core::b64::encode(&rand::random::<[u8; 16]>()),
         }),
     )

@@ -36,6 +36,9 @@ use super::TempDir;
 
 /// The issuer identifier every instance shares (they stand behind one load balancer).
 const ISSUER: &str = "https://sts.load.invalid";
+/// The registered public client (`auth_method = "none"`) the load is sent as: one replay-store
+/// entry per exchange, the grant's (a `private_key_jwt` client adds its own assertion's).
+const CLIENT: &str = "load-multi";
 
 /// One `jwkctl serve` child process.
 struct Instance {
@@ -171,7 +174,11 @@ async fn start_instance(
          issuer = \"{idp_url}\"\n\
          jwks_uri = \"{idp_url}{JWKS_PATH}\"\n\
          allow_http_loopback = true\n\
-         algorithms = [\"{assertion_alg}\"]\n",
+         algorithms = [\"{assertion_alg}\"]\n\
+         [[clients]]\n\
+         client_id = \"{CLIENT}\"\n\
+         auth_method = \"none\"\n\
+         trusted_issuers = [\"{idp_url}\"]\n",
         token_alg = args.token_alg,
         key_dir = key_dir.display(),
         assertion_alg = args.assertion_alg,
@@ -315,7 +322,11 @@ async fn drive(
                             let r = c
                                 .post_form(
                                     TOKEN_PATH,
-                                    &[("grant_type", JWT_BEARER), ("assertion", &a)],
+                                    &[
+                                        ("grant_type", JWT_BEARER),
+                                        ("assertion", &a),
+                                        ("client_id", CLIENT),
+                                    ],
                                 )
                                 .await
                                 .ok()?;

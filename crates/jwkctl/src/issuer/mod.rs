@@ -1,4 +1,5 @@
-//! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `demo` and the hidden `load`
+//! The issuer side of `jwkctl`: `serve`, `keygen`, `sign`, `client-secret-hash`, `demo` and
+//! the hidden `load`
 //! (all thin shells over `jwt-issuer`).
 
 /// `println!` that never panics: a closed stdout (`jwkctl demo | head`) is not an error.
@@ -24,6 +25,7 @@ pub(crate) mod demo;
 pub(crate) mod keygen;
 pub(crate) mod load;
 pub(crate) mod load_multi;
+pub(crate) mod secret;
 pub(crate) mod serve;
 pub(crate) mod sign;
 

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jwt_issuer::{
-    KeyManager, Listener, MemoryReplayStore, RedisReplayStore, ReplayStore, RunningServer,
-    Schedule, ServerOptions, TlsFiles, TokenService, TrustedIssuer,
+    Client, ClientAuth, KeyManager, Listener, MemoryReplayStore, RedisReplayStore, ReplayStore,
+    RunningServer, Schedule, SecretHash, ServerOptions, TlsFiles, TokenService, TrustedIssuer,
 };
 
-use super::config::{algorithms, Config};
+use super::config::{algorithms, AuthMethod, Config};
 use super::{init_tracing, remote_jwks, runtime};
 use crate::output::{OK, UNDECIDED};
 
@@ -110,7 +110,25 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         super::say!("{}", String::from_utf8_lossy(&doc.body));
     }
 
-    let store = replay_store(&c)?;
+    let clients = clients(&c)?;
+    let no_clients = clients.is_empty();
+    let capacity = c
+        .replay_capacity
+        .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY);
+    let fair = MemoryReplayStore::fair(capacity, c.trusted_issuers.len(), clients.len());
+    let per_issuer = c.replay_quota_per_issuer.unwrap_or(fair.per_issuer());
+    let per_client = c.replay_quota_per_client.unwrap_or(fair.per_client());
+    let store = replay_store(&c, capacity, per_issuer, per_client)?;
+    if check && store.kind() == "memory" {
+        let per = MemoryReplayStore::BYTES_PER_ENTRY;
+        super::tell!(
+            "replay store: {capacity} entries at most {per} bytes each (measured) = at most {:.1} MB; \
+             quota {per_issuer} per issuer, {per_client} per client",
+            (capacity * per) as f64 / 1e6,
+        );
+    } else if check {
+        super::tell!("replay store: redis; quota {per_issuer} per issuer, {per_client} per client");
+    }
     match store.health().await {
         Ok(()) => super::tell!("replay store: {}: ok", store.kind()),
         // Not fatal: requests are answered 503 until it answers (fail closed), and the
@@ -123,7 +141,11 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
     let mut b = TokenService::builder(c.issuer.clone(), keys)
         .access_token_lifetime(lifetime)
         .leeway(leeway)
+        .allow_unauthenticated_clients(c.allow_unauthenticated_clients)
         .replay_store(store);
+    for client in clients {
+        b = b.client(client);
+    }
     if let Some(t) = &c.token_endpoint {
         b = b.token_endpoint(t.clone());
     }
@@ -152,11 +174,22 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         )?;
         let mut trusted = TrustedIssuer::new(t.issuer.clone(), Arc::new(source))
             .algorithms(algorithms(&t.algorithms)?)
-            .scopes(t.scopes.iter().cloned());
+            .scopes(t.scopes.iter().cloned())
+            .subjects_as_is(t.subjects_as_is);
         if let Some(a) = &t.audience {
             trusted = trusted.audience(a.clone());
         }
         b = b.trust(trusted);
+    }
+    // After the trusted issuers' own checks, so their errors come first.
+    if no_clients && !c.trusted_issuers.is_empty() {
+        if !c.allow_unauthenticated_clients {
+            return Err(NO_CLIENTS.replace("{issuer}", &c.trusted_issuers[0].issuer));
+        }
+        super::tell!(
+            "warning: no [[clients]] and allow_unauthenticated_clients = true: anyone holding \
+             an assertion gets a token, and the token's client_id comes from the assertion"
+        );
     }
     let service = b.build().map_err(|e| e.to_string())?;
     if check {
@@ -188,8 +221,14 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
     Ok(Some(server))
 }
 
-/// The replay store the file names: `"memory"` (default) or a `redis://` / `rediss://` URL.
-fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
+/// The replay store the file names: `"memory"` (default) or a `redis://` / `rediss://` URL,
+/// with the quotas.
+fn replay_store(
+    c: &Config,
+    capacity: usize,
+    per_issuer: usize,
+    per_client: usize,
+) -> Result<Arc<dyn ReplayStore>, String> {
     let redis_only = c.replay_key_prefix.is_some()
         || c.replay_connect_timeout.is_some()
         || c.replay_command_timeout.is_some()
@@ -202,19 +241,11 @@ fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
                     .into(),
             );
         }
-        let capacity = c
-            .replay_capacity
-            .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY);
-        return Ok(Arc::new(MemoryReplayStore::new(capacity)));
+        return Ok(Arc::new(MemoryReplayStore::with_quotas(
+            capacity, per_issuer, per_client,
+        )));
     }
-    if c.replay_capacity.is_some() {
-        return Err(
-            "replay_capacity applies to replay_store = \"memory\" only; \
-                    bound Redis's memory with its own maxmemory (and noeviction)"
-                .into(),
-        );
-    }
-    let mut b = RedisReplayStore::builder(c.replay_store.clone());
+    let mut b = RedisReplayStore::builder(c.replay_store.clone()).quotas(per_issuer, per_client);
     if let Some(p) = &c.replay_key_prefix {
         b = b.key_prefix(p.clone());
     }
@@ -228,6 +259,106 @@ fn replay_store(c: &Config) -> Result<Arc<dyn ReplayStore>, String> {
         b = b.ca_file(ca);
     }
     Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
+}
+
+/// The refusal without `[[clients]]`: the section to add.
+const NO_CLIENTS: &str = "no client is registered: the token service issues tokens only to \
+registered clients that authenticate (RFC 6749 2.3). Add a section like this one (see the README, \
+\"Running the token service\"):
+
+[[clients]]
+client_id = \"my-app\"
+auth_method = \"private_key_jwt\"      # or client_secret_basic, client_secret_post, none
+jwks_uri = \"https://my-app.example/jwks.json\"
+trusted_issuers = [\"{issuer}\"]
+scopes = [\"read\"]
+
+or, to keep accepting unauthenticated requests, set allow_unauthenticated_clients = true";
+
+/// The `[[clients]]` sections as registered clients.
+fn clients(c: &Config) -> Result<Vec<Client>, String> {
+    let mut out = Vec::new();
+    for cc in &c.clients {
+        let id = &cc.client_id;
+        let secret = |hash: &Option<String>| -> Result<SecretHash, String> {
+            let h = hash.as_deref().ok_or_else(|| {
+                format!(
+                    "client {id:?}: {:?} needs client_secret_hash (make one with \
+                     `jwkctl client-secret-hash`)",
+                    cc.auth_method
+                )
+            })?;
+            SecretHash::parse(h).map_err(|e| format!("client {id:?}: {e}"))
+        };
+        let keyed = cc.jwks_uri.is_some() || cc.jwks.is_some();
+        if cc.auth_method != AuthMethod::PrivateKeyJwt && keyed {
+            return Err(format!(
+                "client {id:?}: jwks_uri and jwks are for auth_method = \"private_key_jwt\""
+            ));
+        }
+        let is_secret = matches!(
+            cc.auth_method,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        );
+        if !is_secret && cc.client_secret_hash.is_some() {
+            return Err(format!(
+                "client {id:?}: client_secret_hash is for client_secret_basic / client_secret_post"
+            ));
+        }
+        let auth = match cc.auth_method {
+            AuthMethod::ClientSecretBasic => {
+                ClientAuth::SecretBasic(secret(&cc.client_secret_hash)?)
+            }
+            AuthMethod::ClientSecretPost => ClientAuth::SecretPost(secret(&cc.client_secret_hash)?),
+            AuthMethod::None => ClientAuth::None,
+            AuthMethod::PrivateKeyJwt => {
+                let keys: Arc<dyn jwt_validate::KeySource> = match (&cc.jwks_uri, &cc.jwks) {
+                    (Some(uri), None) => Arc::new(remote_jwks(
+                        uri,
+                        cc.ca_file.as_deref(),
+                        cc.allow_http_loopback,
+                        false,
+                    )?),
+                    (None, Some(inline)) => Arc::new(inline_keys(id, &inline.json())?),
+                    _ => {
+                        return Err(format!(
+                            "client {id:?}: private_key_jwt needs exactly one of jwks_uri or jwks"
+                        ))
+                    }
+                };
+                ClientAuth::PrivateKeyJwt {
+                    keys,
+                    algorithms: algorithms(&cc.algorithms)?,
+                }
+            }
+        };
+        out.push(
+            Client::new(id.clone(), auth)
+                .trusted_issuers(cc.trusted_issuers.iter().cloned())
+                .scopes(cc.scopes.iter().cloned()),
+        );
+    }
+    Ok(out)
+}
+
+/// A client's inline JWK Set: public keys only, at least one usable.
+pub(crate) fn inline_keys(id: &str, json: &str) -> Result<jwt_validate::StaticKeys, String> {
+    let set = jwk_core::JwkSet::parse(json.as_bytes())
+        .map_err(|e| format!("client {id:?}: jwks: {e}"))?;
+    if set.keys.iter().any(|k| k.params.kty() == "oct") {
+        return Err(format!(
+            "client {id:?}: jwks holds a symmetric (oct) key; a client's keys are public keys"
+        ));
+    }
+    let keys = jwt_validate::StaticKeys::from_jwks(
+        &set,
+        jws_crypto::default_provider(),
+        &jws_crypto::KeyPolicy::default(),
+    );
+    if keys.keys().is_empty() {
+        return Err(format!("client {id:?}: jwks holds no usable public key"));
+    }
+    Ok(keys)
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -283,6 +414,11 @@ mod tests {
                jwks_uri = "http://127.0.0.1:9/oauth2/jwks"
                allow_http_loopback = true
                algorithms = ["ES256"]
+               scopes = ["read"]
+               [[clients]]
+               client_id = "cli"
+               auth_method = "none"
+               trusted_issuers = ["http://127.0.0.1:9"]
                scopes = ["read"]"#,
         );
         rt.block_on(serve(ok, true)).unwrap();
@@ -314,6 +450,62 @@ mod tests {
             1,
             "{e}"
         );
+
+        // No [[clients]]: refused with the section to add, unless explicitly allowed.
+        let trusted = r#"[[trusted_issuers]]
+               issuer = "http://127.0.0.1:9"
+               jwks_uri = "http://127.0.0.1:9/oauth2/jwks"
+               allow_http_loopback = true"#;
+        let e = rt
+            .block_on(serve(config(dir.path(), trusted), true))
+            .unwrap_err();
+        assert!(
+            e.contains("[[clients]]") && e.contains("auth_method"),
+            "{e}"
+        );
+        assert!(
+            e.contains("trusted_issuers = [\"http://127.0.0.1:9\"]"),
+            "{e}"
+        );
+        let allowed = format!("allow_unauthenticated_clients = true\n{trusted}");
+        rt.block_on(serve(config(dir.path(), &allowed), true))
+            .unwrap();
+
+        // Client sections: each method's keys must fit it.
+        let hash = jwt_issuer::hash_client_secret("s").unwrap();
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let with_client = |body: &str| {
+            config(
+                dir.path(),
+                &format!(
+                    "{trusted}\n[[clients]]\nclient_id = \"c\"\ntrusted_issuers = [\"http://127.0.0.1:9\"]\n{body}"
+                ),
+            )
+        };
+        for good in [
+            format!("auth_method = \"client_secret_basic\"\nclient_secret_hash = \"{hash}\""),
+            format!("auth_method = \"client_secret_post\"\nclient_secret_hash = \"{hash}\""),
+            format!("auth_method = \"private_key_jwt\"\njwks = '{jwks}'"),
+            "auth_method = \"private_key_jwt\"\njwks_uri = \"http://127.0.0.1:9/c.json\"\nallow_http_loopback = true".to_owned(),
+        ] {
+            rt.block_on(serve(with_client(&good), true)).unwrap();
+        }
+        for bad in [
+            "auth_method = \"client_secret_basic\"".to_owned(),
+            "auth_method = \"client_secret_post\"\nclient_secret_hash = \"plain\"".to_owned(),
+            format!("auth_method = \"none\"\nclient_secret_hash = \"{hash}\""),
+            "auth_method = \"private_key_jwt\"".to_owned(),
+            format!("auth_method = \"none\"\njwks = '{jwks}'"),
+            r#"auth_method = "private_key_jwt"
+               jwks = '{"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}]}'"#
+                .to_owned(),
+            "auth_method = \"private_key_jwt\"\njwks = '{\"keys\":[]}'".to_owned(),
+        ] {
+            assert!(
+                rt.block_on(serve(with_client(&bad), true)).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -330,7 +522,7 @@ mod tests {
             c.replay_key_prefix = parsed.replay_key_prefix;
             c.replay_command_timeout = parsed.replay_command_timeout;
             c.replay_ca_file = parsed.replay_ca_file;
-            replay_store(&c).map(|s| s.kind())
+            replay_store(&c, 10, 5, 5).map(|s| s.kind())
         };
         assert_eq!(with(""), Ok("memory"));
         assert_eq!(with("replay_capacity = 10"), Ok("memory"));
@@ -340,7 +532,11 @@ mod tests {
             Ok("redis")
         );
         assert!(with("replay_key_prefix = \"p:\"").is_err());
-        assert!(with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_capacity = 10").is_err());
+        // With Redis, replay_capacity is the basis of the quotas.
+        assert_eq!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_capacity = 10"),
+            Ok("redis")
+        );
         assert!(with("replay_store = \"memcached://127.0.0.1:1\"").is_err());
         assert!(with("replay_ca_file = \"/nonexistent\"").is_err());
         // A CA file that cannot be read, or with a plain redis:// URL: refused at start.
