@@ -5,7 +5,7 @@
 //! Redis answers `OK` when the key was absent (fresh: recorded until the assertion can no
 //! longer be accepted) and nil when it exists (a replay). `NX` makes the check and the record
 //! one atomic step on the server, so two instances receiving the same assertion at the same
-//! moment cannot both accept it. With quotas (per trusted issuer, per client): one `EVAL` of
+//! moment cannot both accept it. With quotas (per trusted issuer, per client): one `EVALSHA` of
 //! `QUOTA_SCRIPT`, which also keeps, per party, a sorted set of its unexpired entries
 //! (score: expiry; the set itself expires with its newest entry) and refuses an entry that
 //! would take a party over its quota; a script runs atomically in Redis.
@@ -20,7 +20,7 @@ use core::time::Duration;
 use std::path::PathBuf;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, TlsCertificates, Value};
+use redis::{Client, ErrorKind, ServerErrorKind, TlsCertificates, Value};
 
 use sha2::{Digest as _, Sha256};
 
@@ -32,7 +32,8 @@ use crate::replay::{
 /// The quota check: `KEYS[1]` the entry, `KEYS[2..]` each party's sorted set; `ARGV[1]` the
 /// entry's expiry (milliseconds since the epoch), `ARGV[2..]` each party's quota. Answers 0
 /// (fresh, recorded), 1 (replayed) or 2 (over quota, nothing recorded). Time is Redis's
-/// (`TIME`), the same clock that expires the entries.
+/// (`TIME`), the same clock that expires the entries. Needs Redis 7.0 or later
+/// (`PEXPIREAT … GT`).
 pub(crate) const QUOTA_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
 local t = redis.call('TIME')
@@ -44,8 +45,9 @@ end
 redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
 for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[1], KEYS[1])
-  local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', KEYS[i], top[2])
+  if redis.call('PEXPIREAT', KEYS[i], ARGV[1], 'GT') == 0 and redis.call('PTTL', KEYS[i]) == -1 then
+    redis.call('PEXPIREAT', KEYS[i], ARGV[1])
+  end
 end
 return 0
 ";
@@ -150,6 +152,7 @@ impl RedisReplayStoreBuilder {
             command_timeout: self.command_timeout,
             per_issuer: self.per_issuer,
             per_client: self.per_client,
+            script_sha: redis::Script::new(QUOTA_SCRIPT).get_hash().to_owned(),
         })
     }
 }
@@ -164,6 +167,8 @@ pub struct RedisReplayStore {
     command_timeout: Duration,
     per_issuer: Option<usize>,
     per_client: Option<usize>,
+    /// SHA-1 of [`QUOTA_SCRIPT`], for `EVALSHA`.
+    script_sha: String,
 }
 
 impl fmt::Debug for RedisReplayStore {
@@ -232,12 +237,27 @@ impl RedisReplayStore {
     async fn query(&self, cmd: redis::Cmd) -> Result<Value, ReplayStoreError> {
         let attempt = async {
             let mut conn = self.manager.clone();
-            match cmd.query_async::<Value>(&mut conn).await {
-                Err(e) if e.is_io_error() || e.is_unrecoverable_error() => {
-                    tracing::debug!(error = %e, "redis connection lost; reconnecting");
-                    cmd.query_async::<Value>(&mut conn).await
+            let (mut reconnected, mut loaded) = (false, false);
+            loop {
+                match cmd.query_async::<Value>(&mut conn).await {
+                    Err(e) if !reconnected && (e.is_io_error() || e.is_unrecoverable_error()) => {
+                        tracing::debug!(error = %e, "redis connection lost; reconnecting");
+                        reconnected = true;
+                    }
+                    // EVALSHA on a Redis that does not know the script yet (first use, or
+                    // after a restart): load it, then send the command again.
+                    Err(e)
+                        if !loaded && e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) =>
+                    {
+                        redis::cmd("SCRIPT")
+                            .arg("LOAD")
+                            .arg(QUOTA_SCRIPT)
+                            .query_async::<Value>(&mut conn)
+                            .await?;
+                        loaded = true;
+                    }
+                    r => break r,
                 }
-                r => r,
             }
         };
         match tokio::time::timeout(self.command_timeout, attempt).await {
@@ -279,8 +299,8 @@ impl RedisReplayStore {
                 other => Err(self.unexpected("SET NX", &other)),
             };
         }
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(QUOTA_SCRIPT).arg(1 + parties.len()).arg(&key);
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&self.script_sha).arg(1 + parties.len()).arg(&key);
         for (k, _) in &parties {
             cmd.arg(k);
         }

@@ -300,7 +300,15 @@ async fn token_endpoint_fails_closed_and_recovers() {
     )];
     let mut nodes = Vec::new();
     for _ in 0..2 {
-        let s: Arc<dyn ReplayStore> = Arc::new(store(&redis, "svc:"));
+        // With quotas: every exchange runs the quota script (EVALSHA), which a restarted
+        // Redis no longer knows (NOSCRIPT: loaded again on the fly).
+        let s: Arc<dyn ReplayStore> = Arc::new(
+            RedisReplayStore::builder(redis.url())
+                .key_prefix("svc:")
+                .quotas(1000, 1000)
+                .build()
+                .unwrap(),
+        );
         nodes.push(
             start_with_store(
                 &base.clock,
