@@ -32,15 +32,19 @@ use crate::replay::{
 /// The quota check: `KEYS[1]` the entry, `KEYS[2..]` each party's sorted set; `ARGV[1]` the
 /// entry's expiry (milliseconds since the epoch), `ARGV[2..]` each party's quota. Answers 0
 /// (fresh, recorded), 1 (replayed) or 2 (over quota, nothing recorded). Time is Redis's
-/// (`TIME`), the same clock that expires the entries. Needs Redis 7.0 or later
+/// (`TIME`), the same clock that expires the entries; expired members are dropped from a set
+/// only when it reaches its quota (a set never holds more members than its quota). Needs
+/// Redis 7.0 or later
 /// (`PEXPIREAT … GT`).
 pub(crate) const QUOTA_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 2, #KEYS do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i]) then return 2 end
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i]) then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+    if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i]) then return 2 end
+  end
 end
 redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[1])
 for i = 2, #KEYS do
