@@ -24,7 +24,10 @@
 //!   only when the claims lack `iss` or `aud` and `audience_mismatch` only when they lack
 //!   `aud` (an issuer and an audience are configured: jsonwebtoken lets a token without the
 //!   claim through unless it is also listed as required); and,
-//!   only when `iat` is present, `issued_in_future` (jsonwebtoken does not check `iat`).
+//!   only when `iat` is present, `issued_in_future` (jwt-validate checks `iat`, jsonwebtoken
+//!   does not); and, only when the header names a `kid`, `key_not_found` (keys are selected
+//!   by `kid` and the set's one key has none; jsonwebtoken is handed its key and never reads
+//!   `kid`).
 //!   A refusal with any other code (`bad_signature`, `expired`, ...) while jsonwebtoken accepts
 //!   fails the run.
 #![no_main]
@@ -107,6 +110,12 @@ fn nbf_before_1970(claims: &Value) -> bool {
         .is_some_and(|t| t < 0.0)
 }
 
+/// Whether the header names a `kid`: the one key of our set has none, so a `kid` selects no
+/// key (`key_not_found`), where jsonwebtoken is handed the key and never reads `kid`.
+fn header_has_kid(header: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(header).is_ok_and(|h| h.get("kid").is_some())
+}
+
 /// Header members jsonwebtoken deserializes into types, which we never use for a decision.
 fn header_member_jsonwebtoken_types(header: &[u8]) -> bool {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(header) else {
@@ -170,7 +179,8 @@ fuzz_target!(|data: &[u8]| {
                 || (*code == "missing_claim"
                     && (claims.get("aud").is_none() || claims.get("iss").is_none()))
                 || (*code == "audience_mismatch" && claims.get("aud").is_none())
-                || (*code == "issued_in_future" && claims.get("iat").is_some());
+                || (*code == "issued_in_future" && claims.get("iat").is_some())
+                || (*code == "key_not_found" && header_has_kid(header));
             assert!(
                 explained,
                 "jsonwebtoken accepts, we refuse with {code}: {token}"

@@ -101,6 +101,33 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         text(&rfc8037, "a4_header_json")?,
     );
 
+    // RFC 9964 Appendix A.1: AKP keys (private as given, public half), their set, the JWS,
+    // and for the `akp` target the shape `[alg, len_delta, flags, pub...]` of each public key.
+    let rfc9964 = read("rfc9964.json")?;
+    let mut akp_set = Vec::new();
+    for (i, case) in cases(&rfc9964, "cases").enumerate() {
+        let t = format!("rfc9964-{}", tag(&case["figure"]));
+        add("jwk", format!("{t}-private"), compact_json(&case["jwk"]));
+        let mut public = case["jwk"].clone();
+        if let Some(m) = public.as_object_mut() {
+            m.remove("priv");
+        }
+        add("jwk", t.clone(), compact_json(&public));
+        akp_set.push(public);
+        add("compact", t.clone(), text(case, "jws")?);
+        let raw = case["raw_public_key"]
+            .as_str()
+            .ok_or("rfc9964: raw_public_key missing")?;
+        let mut shape = vec![u8::try_from(i).unwrap_or(0), 0, 0];
+        shape.extend(hex(raw)?);
+        add("akp", t, shape);
+    }
+    add(
+        "jwks",
+        "rfc9964".into(),
+        compact_json(&serde_json::json!({ "keys": akp_set })),
+    );
+
     for provider in [
         "asgardeo-jwks",
         "google-style",
@@ -127,6 +154,17 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     }
     println!("wrote {written} seed files under {}", corpus.display());
     Ok(())
+}
+
+fn hex(s: &str) -> Result<Vec<u8>, String> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| format!("bad hex at {i}"))
+        })
+        .collect()
 }
 
 fn cases<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {

@@ -1,4 +1,4 @@
-//! JWS algorithm identifiers (RFC 7518 section 3.1, RFC 8037, RFC 8812, RFC 9864).
+//! JWS algorithm identifiers (RFC 7518 section 3.1, RFC 8037, RFC 8812, RFC 9864, RFC 9964).
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -44,6 +44,12 @@ pub enum Algorithm {
     Ed25519,
     /// Ed448, fully specified (RFC 9864).
     Ed448,
+    /// ML-DSA-44 (FIPS 204; RFC 9964), with an `AKP` key.
+    MlDsa44,
+    /// ML-DSA-65 (FIPS 204; RFC 9964), with an `AKP` key.
+    MlDsa65,
+    /// ML-DSA-87 (FIPS 204; RFC 9964), with an `AKP` key.
+    MlDsa87,
     /// Any other value, kept as received.
     Unknown(Box<str>),
 }
@@ -62,6 +68,8 @@ pub enum Family {
     Ecdsa,
     /// EdDSA on an OKP curve.
     EdDsa,
+    /// ML-DSA (RFC 9964) with an `AKP` key whose `alg` fixes the parameter set.
+    MlDsa,
     /// `none` or unknown: no key can verify it.
     Unsecured,
 }
@@ -85,6 +93,9 @@ impl Algorithm {
         Algorithm::Es256K,
         Algorithm::Ed25519,
         Algorithm::Ed448,
+        Algorithm::MlDsa44,
+        Algorithm::MlDsa65,
+        Algorithm::MlDsa87,
     ];
 
     /// Parses an `alg` value (case-sensitive).
@@ -107,6 +118,9 @@ impl Algorithm {
             "ES256K" => Algorithm::Es256K,
             "Ed25519" => Algorithm::Ed25519,
             "Ed448" => Algorithm::Ed448,
+            "ML-DSA-44" => Algorithm::MlDsa44,
+            "ML-DSA-65" => Algorithm::MlDsa65,
+            "ML-DSA-87" => Algorithm::MlDsa87,
             other => Algorithm::Unknown(other.into()),
         }
     }
@@ -131,6 +145,9 @@ impl Algorithm {
             Algorithm::Es256K => "ES256K",
             Algorithm::Ed25519 => "Ed25519",
             Algorithm::Ed448 => "Ed448",
+            Algorithm::MlDsa44 => "ML-DSA-44",
+            Algorithm::MlDsa65 => "ML-DSA-65",
+            Algorithm::MlDsa87 => "ML-DSA-87",
             Algorithm::Unknown(s) => s,
         }
     }
@@ -145,6 +162,7 @@ impl Algorithm {
                 Family::Ecdsa
             }
             Algorithm::EdDsa | Algorithm::Ed25519 | Algorithm::Ed448 => Family::EdDsa,
+            Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87 => Family::MlDsa,
             Algorithm::None | Algorithm::Unknown(_) => Family::Unsecured,
         }
     }
@@ -188,5 +206,11 @@ mod tests {
         assert_eq!(Algorithm::parse("NONE").family(), Family::Unsecured);
         assert!(!Algorithm::None.is_signature());
         assert_eq!(Algorithm::parse("rs256").as_str(), "rs256");
+        assert_eq!(Algorithm::parse("ML-DSA-65"), Algorithm::MlDsa65);
+        assert_eq!(Algorithm::MlDsa87.family(), Family::MlDsa);
+        assert_eq!(
+            Algorithm::parse("ml-dsa-44"),
+            Algorithm::Unknown("ml-dsa-44".into())
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! JSON Web Keys (RFC 7517), public halves only, with RFC 7518 and RFC 8037 key types.
+//! JSON Web Keys (RFC 7517), public halves only, with RFC 7518, RFC 8037 and RFC 9964 (`AKP`)
+//! key types.
 
 use alloc::borrow::{Cow, ToOwned};
 use alloc::format;
@@ -56,6 +57,101 @@ pub enum KeyParams {
     Okp(OkpPublic),
     /// `kty: oct`: a shared secret.
     Oct(OctKey),
+    /// `kty: AKP` (RFC 9964): an ML-DSA public key.
+    Akp(AkpPublic),
+}
+
+/// An Algorithm Key Pair public key (RFC 9964 section 3) of one of the ML-DSA parameter sets.
+///
+/// RFC 9964 makes the JWK's `alg` member REQUIRED for `AKP` keys and lets it fix the format of
+/// `pub`; so [`Jwk::alg`] of a parsed `AKP` key is always `Some(params.algorithm())`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AkpPublic {
+    /// The parameter set, from the key's `alg`.
+    pub params: MlDsaParams,
+    /// `pub`: the encoded ML-DSA public key (FIPS 204 section 7.2, `pkEncode`), exactly
+    /// [`MlDsaParams::public_key_len`] bytes.
+    pub pub_key: Vec<u8>,
+}
+
+/// The ML-DSA parameter sets of FIPS 204 table 1, as RFC 9964 section 5 registers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MlDsaParams {
+    /// ML-DSA-44.
+    MlDsa44,
+    /// ML-DSA-65.
+    MlDsa65,
+    /// ML-DSA-87.
+    MlDsa87,
+}
+
+impl MlDsaParams {
+    /// All three, smallest first.
+    pub const ALL: [MlDsaParams; 3] = [
+        MlDsaParams::MlDsa44,
+        MlDsaParams::MlDsa65,
+        MlDsaParams::MlDsa87,
+    ];
+
+    /// The parameter set an algorithm names, if it is an ML-DSA one.
+    pub fn of(alg: &Algorithm) -> Option<Self> {
+        Some(match alg {
+            Algorithm::MlDsa44 => MlDsaParams::MlDsa44,
+            Algorithm::MlDsa65 => MlDsaParams::MlDsa65,
+            Algorithm::MlDsa87 => MlDsaParams::MlDsa87,
+            _ => return None,
+        })
+    }
+
+    /// The JWS algorithm (and JWK `alg`) of this parameter set.
+    pub fn algorithm(self) -> Algorithm {
+        match self {
+            MlDsaParams::MlDsa44 => Algorithm::MlDsa44,
+            MlDsaParams::MlDsa65 => Algorithm::MlDsa65,
+            MlDsaParams::MlDsa87 => Algorithm::MlDsa87,
+        }
+    }
+
+    /// The registered name (`"ML-DSA-65"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MlDsaParams::MlDsa44 => "ML-DSA-44",
+            MlDsaParams::MlDsa65 => "ML-DSA-65",
+            MlDsaParams::MlDsa87 => "ML-DSA-87",
+        }
+    }
+
+    /// Length of `pub` in bytes (FIPS 204 table 2; RFC 9964 table 1): 1312, 1952, 2592.
+    pub fn public_key_len(self) -> usize {
+        match self {
+            MlDsaParams::MlDsa44 => 1312,
+            MlDsaParams::MlDsa65 => 1952,
+            MlDsaParams::MlDsa87 => 2592,
+        }
+    }
+
+    /// Length of a signature in bytes (FIPS 204 table 2; RFC 9964 table 1): 2420, 3309, 4627.
+    pub fn signature_len(self) -> usize {
+        match self {
+            MlDsaParams::MlDsa44 => 2420,
+            MlDsaParams::MlDsa65 => 3309,
+            MlDsaParams::MlDsa87 => 4627,
+        }
+    }
+
+    /// Length of the private key `priv`, the FIPS 204 seed (RFC 9964 section 4): 32 bytes.
+    pub const SEED_LEN: usize = 32;
+
+    /// NIST security category (FIPS 204 table 1): 2, 3 or 5.
+    pub fn security_category(self) -> u8 {
+        match self {
+            MlDsaParams::MlDsa44 => 2,
+            MlDsaParams::MlDsa65 => 3,
+            MlDsaParams::MlDsa87 => 5,
+        }
+    }
 }
 
 /// An RSA public key: big-endian modulus and exponent as decoded from the JWK, without
@@ -209,6 +305,7 @@ impl KeyParams {
             KeyParams::Ec(_) => "EC",
             KeyParams::Okp(_) => "OKP",
             KeyParams::Oct(_) => "oct",
+            KeyParams::Akp(_) => "AKP",
         }
     }
 }
@@ -226,6 +323,7 @@ impl fmt::Debug for KeyParams {
             KeyParams::Ec(k) => write!(f, "Ec({})", k.crv.as_str()),
             KeyParams::Okp(k) => write!(f, "Okp({})", k.crv.as_str()),
             KeyParams::Oct(k) => k.fmt(f),
+            KeyParams::Akp(k) => write!(f, "Akp({})", k.params.as_str()),
         }
     }
 }
@@ -304,6 +402,11 @@ impl Jwk {
                 OkpCurve::Ed448 => &[Algorithm::EdDsa, Algorithm::Ed448],
             },
             KeyParams::Oct(_) => &[Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512],
+            KeyParams::Akp(k) => match k.params {
+                MlDsaParams::MlDsa44 => &[Algorithm::MlDsa44],
+                MlDsaParams::MlDsa65 => &[Algorithm::MlDsa65],
+                MlDsaParams::MlDsa87 => &[Algorithm::MlDsa87],
+            },
         };
         match &self.alg {
             Some(a) => allowed_by_type
@@ -327,6 +430,7 @@ impl Jwk {
                 _ => false,
             },
             (KeyParams::Oct(_), Family::Hmac) => true,
+            (KeyParams::Akp(k), Family::MlDsa) => k.params.algorithm() == *alg,
             _ => false,
         };
         type_ok && self.alg.as_ref().is_none_or(|a| a == alg)
@@ -375,6 +479,8 @@ impl Jwk {
                 OkpCurve::Ed448 => 456,
             },
             KeyParams::Oct(k) => k.k.len() * 8,
+            // The size of `pub`, as for the other public keys.
+            KeyParams::Akp(k) => k.pub_key.len() * 8,
         }
     }
 
@@ -403,6 +509,9 @@ impl Jwk {
             }
             KeyParams::Oct(k) => {
                 m.insert("k".into(), b(&k.k));
+            }
+            KeyParams::Akp(k) => {
+                m.insert("pub".into(), b(&k.pub_key));
             }
         }
         if let Some(v) = &self.kid {
@@ -528,6 +637,27 @@ impl Jwk {
                 }
                 KeyParams::Oct(OctKey { k })
             }
+            "AKP" => {
+                // RFC 9964 section 3: `priv` MUST NOT be present in public keys; `alg` is
+                // REQUIRED and fixes the format of `pub` (it is read again below, as for
+                // every key type, into `Jwk::alg`).
+                fields.refuse_private(&["priv"])?;
+                let alg_name = fields
+                    .peek_string("alg")?
+                    .ok_or_else(|| Error::invalid_key("AKP key needs \"alg\" (RFC 9964)"))?;
+                let params = MlDsaParams::of(&Algorithm::parse(&alg_name))
+                    .ok_or_else(|| Error::unsupported_key(format!("AKP algorithm {alg_name:?}")))?;
+                let pub_key = fields.bytes_required("pub")?;
+                if pub_key.len() != params.public_key_len() {
+                    return Err(Error::invalid_key(format!(
+                        "{} \"pub\" must be {} bytes, found {}",
+                        params.as_str(),
+                        params.public_key_len(),
+                        pub_key.len()
+                    )));
+                }
+                KeyParams::Akp(AkpPublic { params, pub_key })
+            }
             other => return Err(Error::unsupported_key(format!("kty {other:?}"))),
         };
         let mut jwk = Jwk::new(params);
@@ -574,6 +704,15 @@ impl Fields {
         self.take(name)
             .map(|n| json::string(n).map_err(|r| Error::invalid_key(format!("{name:?} {r}"))))
             .transpose()
+    }
+
+    /// A string member, left in place.
+    fn peek_string(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.members.iter().find(|(n, _)| n == name) {
+            None => Ok(None),
+            Some((_, Node::String(s))) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::invalid_key(format!("{name:?} must be a string"))),
+        }
     }
 
     fn strings(&mut self, name: &str) -> Result<Option<Vec<String>>, Error> {

@@ -17,6 +17,14 @@ pub struct Limits {
 
 impl Limits {
     /// The default limit on token length: 16 KiB.
+    ///
+    /// Why this size: it must hold the largest signature a validator here checks, ML-DSA-87's
+    /// 4627 bytes (6170 base64url characters; RFC 9964, FIPS 204 table 2), plus its header and
+    /// a claims set of several KiB (roles, groups, `cnf`): an ML-DSA-87 access token with
+    /// ordinary claims is about 7 KiB, an RS256 one under 1 KiB. Beyond that it only bounds the
+    /// work and memory a hostile token can cost (checked before any decoding; the decoded
+    /// segments are at most three quarters of it). Raise it with [`Limits::with_max_token_len`]
+    /// for larger claims sets.
     pub const DEFAULT_MAX_TOKEN_LEN: usize = 16 * 1024;
 
     /// Limits with the given maximum token length.

@@ -80,7 +80,8 @@ pub use claims::{Audience, Claims, NumericDate};
 pub use error::{Error, Part};
 pub use header::{strip_application, Header, REGISTERED_NAMES};
 pub use jwk::{
-    rsa_bits, EcCurve, EcPublic, Jwk, KeyParams, KeyUse, OctKey, OkpCurve, OkpPublic, RsaPublic,
+    rsa_bits, AkpPublic, EcCurve, EcPublic, Jwk, KeyParams, KeyUse, MlDsaParams, OctKey, OkpCurve,
+    OkpPublic, RsaPublic,
 };
 pub use jwks::{JwkSet, RejectedKey};
 pub use jws::{Compact, Limits, UnverifiedJws};

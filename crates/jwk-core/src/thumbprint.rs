@@ -10,7 +10,11 @@ use crate::jwk::{strip_leading_zeros, Jwk, KeyParams};
 impl Jwk {
     /// The RFC 7638 thumbprint input: the required members, sorted, without whitespace.
     pub fn thumbprint_input(&self) -> String {
-        let mut s = String::with_capacity(128);
+        let mut s = String::with_capacity(match &self.params {
+            // An ML-DSA-87 `pub` is 3456 base64url characters.
+            KeyParams::Akp(k) => 48 + k.pub_key.len().div_ceil(3) * 4,
+            _ => 128,
+        });
         let mut member = |name: &str, value: &str, last: bool| {
             s.push('"');
             s.push_str(name);
@@ -44,6 +48,12 @@ impl Jwk {
             KeyParams::Oct(k) => {
                 member("k", &b64::encode(&k.k), false);
                 member("kty", "oct", true);
+            }
+            // RFC 9964 section 6: the required members are `alg`, `kty`, `pub`, in that order.
+            KeyParams::Akp(k) => {
+                member("alg", k.params.as_str(), false);
+                member("kty", "AKP", false);
+                member("pub", &b64::encode(&k.pub_key), true);
             }
         }
         let mut out = String::with_capacity(s.len() + 2);

@@ -29,5 +29,7 @@ mod rfc7520;
 mod rfc7638;
 #[path = "suite/rfc8037.rs"]
 mod rfc8037;
+#[path = "suite/rfc9964.rs"]
+mod rfc9964;
 #[path = "suite/typed.rs"]
 mod typed;

@@ -40,6 +40,8 @@ struct Row {
     key_use: Option<String>,
     crv: Option<String>,
     key_ops: Option<Vec<String>>,
+    /// The ML-DSA parameter set of an `AKP` key (RFC 9964), from its `alg`.
+    parameter_set: Option<String>,
     bits: Option<usize>,
     thumbprint: Option<String>,
     reason: Option<String>,
@@ -96,6 +98,11 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 crv: r.crv.clone(),
                 key_ops: r.key_ops.clone(),
                 bits: r.bits,
+                parameter_set: if r.kty.as_deref() == Some("AKP") {
+                    r.alg.clone()
+                } else {
+                    None
+                },
                 thumbprint: None,
                 reason: Some(r.reason.to_string()),
                 notes: Vec::new(),
@@ -134,6 +141,10 @@ fn rows(set: &JwkSet) -> Vec<Row> {
                 _ => None,
             },
             key_ops: k.key_ops.clone(),
+            parameter_set: match &k.params {
+                KeyParams::Akp(a) => Some(a.params.as_str().to_owned()),
+                _ => None,
+            },
             bits: Some(k.bits()),
             thumbprint: Some(k.thumbprint()),
             reason,
@@ -204,7 +215,8 @@ fn der_sequence_is_complete(der: &[u8]) -> bool {
 impl Row {
     /// The object in the contract's member order (serde_json's map would sort them).
     fn to_json(&self) -> String {
-        let members: [(&str, Value); 11] = [
+        // `parameter_set` came after the first contract: appended, so the order above holds.
+        let members: [(&str, Value); 12] = [
             ("index", json!(self.index)),
             ("kid", json!(self.kid)),
             ("kty", json!(self.kty)),
@@ -216,6 +228,7 @@ impl Row {
             ("thumbprint", json!(self.thumbprint)),
             ("usable", json!(self.reason.is_none())),
             ("reason", json!(self.reason)),
+            ("parameter_set", json!(self.parameter_set)),
         ];
         let inner: Vec<String> = members
             .iter()
@@ -247,7 +260,8 @@ fn table(rows: &[Row]) -> String {
             dash(&r.kty),
             dash(&r.alg),
             dash(&r.key_use),
-            dash(&r.crv),
+            // An AKP key has no curve: its ML-DSA parameter set takes the column.
+            dash(&r.crv.clone().or_else(|| r.parameter_set.clone())),
             r.key_ops
                 .as_ref()
                 .map_or_else(|| "-".into(), |ops| ops.join(",")),

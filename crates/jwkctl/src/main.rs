@@ -12,6 +12,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod gateway;
+mod gateway_load;
 mod input;
 mod inspect;
 mod issuer;
@@ -47,6 +49,11 @@ enum Command {
     ClientSecretHash(issuer::secret::Args),
     /// Run the whole JWT Bearer flow on loopback, step by step (the README's demo).
     Demo(issuer::demo::Args),
+    /// Validating reverse proxy: forward requests with a valid bearer token to an upstream.
+    Gateway(Box<gateway::Args>),
+    /// Load-test `jwkctl gateway` against its upstream on loopback.
+    #[command(hide = true)]
+    GatewayLoad(gateway_load::Args),
     /// Load-test the token endpoint on loopback (used by `cargo xtask load`).
     #[command(hide = true)]
     Load(issuer::load::Args),
@@ -72,6 +79,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => issuer::sign::run(args),
         Command::ClientSecretHash(args) => issuer::secret::run(args),
         Command::Demo(args) => issuer::demo::run(args),
+        Command::Gateway(args) => gateway::run(*args),
+        Command::GatewayLoad(args) => gateway_load::run(args),
         Command::Load(args) => issuer::load::run(args),
     }
 }

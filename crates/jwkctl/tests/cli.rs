@@ -1107,6 +1107,140 @@ fn serve_check_refuses_an_untrusted_key_directory() {
     assert!(link.stderr.contains("symbolic link"), "{}", link.stderr);
 }
 
+/// The RFC 9964 example ML-DSA-65 public key (kid "pq") and a token it signed (good claims at
+/// `NOW`, see jwt-validate's `tests/vectors/README.md`): the same token on every build.
+fn rfc_ml_dsa_65() -> (String, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/jwk-core/tests/vectors/rfc9964.json")).unwrap(),
+    )
+    .unwrap();
+    let mut jwk = v["cases"][1]["jwk"].clone();
+    jwk.as_object_mut().unwrap().remove("priv");
+    jwk["kid"] = json!("pq");
+    let token = std::fs::read_to_string(format!(
+        "{root}/jwt-validate/tests/vectors/mldsa65-token.txt"
+    ))
+    .unwrap();
+    (
+        json!({ "keys": [jwk] }).to_string(),
+        token.trim().to_owned(),
+    )
+}
+
+/// Issue 16's "done when": keygen, sign, verify (and tampered) for ML-DSA-65 on the aws-lc-rs
+/// build; `unsupported_alg` from the ring build for an ML-DSA token.
+#[test]
+fn ml_dsa_65_keygen_sign_verify() {
+    let (rfc_set, rfc_token) = rfc_ml_dsa_65();
+    let rfc_file = temp_file("rfc9964.json", &rfc_set);
+    let rfc_f = rfc_file.to_str().unwrap();
+    let now = NOW.to_string();
+    let rfc_verify = run(
+        &["verify", "--jwks", rfc_f, "--now", &now, &rfc_token],
+        None,
+    );
+    let key = temp_file("placeholder", "").with_file_name("k.pem");
+    let keygen = run(
+        &[
+            "keygen",
+            "--alg",
+            "ML-DSA-65",
+            "--out",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    if !provider().supports(&Algorithm::MlDsa65) {
+        // ring: the same token is `unsupported_alg` (exit 1), and no key is made.
+        assert_eq!(rfc_verify.code, 1, "{}", rfc_verify.stdout);
+        assert_eq!(rfc_verify.error_code(), "unsupported_alg");
+        assert_eq!(keygen.code, 2, "{}", keygen.stderr);
+        assert!(keygen.stderr.contains("unsupported_alg") || keygen.stderr.contains("ring"));
+        assert!(!key.exists());
+        let inspect = run(&["jwks", "inspect", "--json", rfc_f], None);
+        let row = &inspect.json()["keys"][0];
+        assert_eq!(row["kty"], "AKP");
+        assert_eq!(row["parameter_set"], "ML-DSA-65");
+        assert_eq!(row["usable"], false);
+        return;
+    }
+    assert_eq!(rfc_verify.code, 0, "{}", rfc_verify.stdout);
+    assert_eq!(rfc_verify.json()["alg"], "ML-DSA-65");
+
+    // keygen --out: PKCS#8 PEM in the file, the public JWK on stderr, nothing on stdout.
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    assert_eq!(keygen.stdout, "");
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    let jwk_line = keygen
+        .stderr
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("public JWK on stderr");
+    let jwk = Jwk::parse(jwk_line.as_bytes()).unwrap();
+    assert_eq!(jwk.params.kty(), "AKP");
+    assert_eq!(jwk.alg, Some(Algorithm::MlDsa65));
+
+    // sign --lifetime 60, then verify against a set holding that JWK.
+    let sign = run(
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--alg",
+            "ML-DSA-65",
+            "--lifetime",
+            "60",
+        ],
+        None,
+    );
+    assert_eq!(sign.code, 0, "{}", sign.stderr);
+    let token = sign.stdout.trim().to_owned();
+    let set_file = temp_file("set.json", &json!({ "keys": [jwk.to_value()] }).to_string());
+    let f = set_file.to_str().unwrap();
+    let ok = run(&["verify", "--jwks", f, &token], None);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+    let out = ok.json();
+    assert_eq!(out["valid"], true);
+    assert_eq!(out["alg"], "ML-DSA-65");
+    assert_eq!(out["kid"], jwk.kid.clone().unwrap().as_str());
+
+    // Tampered: payload and signature.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&b64::decode(parts[1], jwk_core::Part::Payload).unwrap()).unwrap();
+    claims["sub"] = json!("mallory");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64::encode(claims.to_string().as_bytes()),
+        parts[2]
+    );
+    let mut sig = b64::decode(parts[2], jwk_core::Part::Signature).unwrap();
+    sig[100] ^= 0x40;
+    let bad_sig = format!("{}.{}.{}", parts[0], parts[1], b64::encode(&sig));
+    for t in [forged, bad_sig] {
+        let bad = run(&["verify", "--jwks", f, &t], None);
+        assert_eq!(bad.code, 1, "{}", bad.stdout);
+        assert_eq!(bad.error_code(), "bad_signature");
+    }
+
+    // jwks inspect: kty AKP, the parameter set, the RFC 9964 thumbprint.
+    let inspect = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(inspect.code, 0);
+    let row = &inspect.json()["keys"][0];
+    assert_eq!(row["kty"], "AKP");
+    assert_eq!(row["alg"], "ML-DSA-65");
+    assert_eq!(row["parameter_set"], "ML-DSA-65");
+    assert_eq!(row["bits"], 1952 * 8);
+    assert_eq!(row["thumbprint"], jwk.thumbprint().as_str());
+    assert_eq!(row["usable"], true);
+    let table = run(&["jwks", "inspect", f], None);
+    assert!(table.stdout.contains("AKP"), "{}", table.stdout);
+    assert!(table.stdout.contains("ML-DSA-65"), "{}", table.stdout);
+}
+
 /// Issue 11 item 1: Ed25519 keys of small order. The identity key would verify
 /// `R = identity, S = 0` over any claims; `verify` finds no usable key and `jwks inspect`
 /// shows every small-order encoding (both sign bits, y >= p) as unusable.

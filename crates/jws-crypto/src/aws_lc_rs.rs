@@ -5,7 +5,7 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use ::aws_lc_rs::{hmac, signature};
-use jwk_core::{Algorithm, EcCurve, Jwk};
+use jwk_core::{Algorithm, EcCurve, Jwk, MlDsaParams};
 
 use crate::checks::{self, Checked, Hash, Kind};
 use crate::error::{BadSignature, Error};
@@ -81,6 +81,18 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
                 bits: 256,
             })
         }
+        Checked::MlDsa { params, pub_key } => {
+            // Parsing runs FIPS 204 pkDecode once (RFC 9964 section 7.3).
+            let key = signature::ParsedPublicKey::new(ml_dsa_algorithm(params), pub_key)
+                .map_err(|_| Error::invalid(alloc::format!("{} key rejected", params.as_str())))?;
+            Arc::new(PublicKey {
+                alg: alg.clone(),
+                key,
+                // RFC 9964 section 5: the JWS signature is the FIPS 204 encoding, fixed length.
+                signature_len: Some(params.signature_len()),
+                bits: pub_key.len() * 8,
+            })
+        }
     };
     Ok(verifier)
 }
@@ -109,6 +121,20 @@ pub(crate) fn ecdsa_algorithm(crv: EcCurve) -> &'static signature::EcdsaVerifica
     }
 }
 
+/// aws-lc-rs's (stable, since 1.18) ML-DSA verification algorithms: pure ML-DSA with the
+/// empty context, as RFC 9964 section 5 requires.
+pub(crate) fn ml_dsa_algorithm(
+    params: MlDsaParams,
+) -> &'static signature::PqdsaVerificationAlgorithm {
+    match params {
+        MlDsaParams::MlDsa44 => &signature::ML_DSA_44,
+        MlDsaParams::MlDsa65 => &signature::ML_DSA_65,
+        // `MlDsaParams` is non-exhaustive; a future set would need its own arm before `Kind::of`
+        // maps to it.
+        _ => &signature::ML_DSA_87,
+    }
+}
+
 pub(crate) fn hmac_algorithm(hash: Hash) -> hmac::Algorithm {
     match hash {
         Hash::Sha256 => hmac::HMAC_SHA256,
@@ -117,11 +143,11 @@ pub(crate) fn hmac_algorithm(hash: Hash) -> hmac::Algorithm {
     }
 }
 
-/// An RSA, ECDSA or Ed25519 key, parsed once.
+/// An RSA, ECDSA, Ed25519 or ML-DSA key, parsed once.
 struct PublicKey {
     alg: Algorithm,
     key: signature::ParsedPublicKey,
-    /// Exact JOSE signature length for ECDSA (`r || s`) and Ed25519.
+    /// Exact JOSE signature length for ECDSA (`r || s`), Ed25519 and ML-DSA.
     signature_len: Option<usize>,
     bits: usize,
 }

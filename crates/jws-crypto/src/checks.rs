@@ -3,7 +3,7 @@
 
 use alloc::format;
 
-use jwk_core::{Algorithm, EcCurve, Jwk, KeyParams, KeyUse, OkpCurve};
+use jwk_core::{Algorithm, EcCurve, Jwk, KeyParams, KeyUse, MlDsaParams, OkpCurve};
 
 use crate::error::Error;
 use crate::policy::KeyPolicy;
@@ -34,6 +34,8 @@ pub(crate) enum Kind {
     RsaPss(Hash),
     Ecdsa(EcCurve),
     Ed25519,
+    /// RFC 9964; aws-lc-rs only.
+    MlDsa(MlDsaParams),
 }
 
 impl Kind {
@@ -54,6 +56,9 @@ impl Kind {
             Algorithm::Es384 => Kind::Ecdsa(EcCurve::P384),
             Algorithm::Es512 => Kind::Ecdsa(EcCurve::P521),
             Algorithm::EdDsa | Algorithm::Ed25519 => Kind::Ed25519,
+            Algorithm::MlDsa44 => Kind::MlDsa(MlDsaParams::MlDsa44),
+            Algorithm::MlDsa65 => Kind::MlDsa(MlDsaParams::MlDsa65),
+            Algorithm::MlDsa87 => Kind::MlDsa(MlDsaParams::MlDsa87),
             _ => return None,
         })
     }
@@ -81,6 +86,12 @@ pub(crate) enum Checked<'a> {
     Hmac {
         k: &'a [u8],
         hash: Hash,
+    },
+    /// `pub` of exactly the parameter set's length. Read by aws-lc-rs only (ring refuses ML-DSA).
+    #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+    MlDsa {
+        params: MlDsaParams,
+        pub_key: &'a [u8],
     },
 }
 
@@ -139,6 +150,19 @@ pub(crate) fn check<'a>(
                 )));
             }
             Ok(Checked::Hmac { k: &k.k, hash })
+        }
+        (KeyParams::Akp(k), Kind::MlDsa(params)) if k.params == params => {
+            if k.pub_key.len() != params.public_key_len() {
+                return Err(Error::invalid(format!(
+                    "{} \"pub\" must be {} bytes",
+                    params.as_str(),
+                    params.public_key_len()
+                )));
+            }
+            Ok(Checked::MlDsa {
+                params,
+                pub_key: &k.pub_key,
+            })
         }
         (params, _) => Err(Error::mismatch(format!(
             "a {} key cannot be used for {alg}",
@@ -320,6 +344,7 @@ fn describe(params: &KeyParams) -> alloc::string::String {
     match params {
         KeyParams::Ec(k) => format!("EC {}", k.crv.as_str()),
         KeyParams::Okp(k) => format!("OKP {}", k.crv.as_str()),
+        KeyParams::Akp(k) => format!("AKP {}", k.params.as_str()),
         other => other.kty().into(),
     }
 }
@@ -350,6 +375,10 @@ mod tests {
         assert_eq!(Kind::of(&Algorithm::Es256K), None);
         assert_eq!(Kind::of(&Algorithm::Ed448), None);
         assert_eq!(Kind::of(&Algorithm::Ed25519), Some(Kind::Ed25519));
+        assert_eq!(
+            Kind::of(&Algorithm::MlDsa87),
+            Some(Kind::MlDsa(MlDsaParams::MlDsa87))
+        );
         assert_eq!(Kind::of(&Algorithm::Unknown("HS256 ".into())), None);
         assert_eq!(strip_leading_zeros(&[0, 0, 1, 0]), &[1, 0]);
         assert_eq!(strip_leading_zeros(&[0]), &[] as &[u8]);

@@ -30,9 +30,19 @@
 //!
 //! # Algorithms
 //! HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519 (RFC 9864)
-//! with Ed25519 keys. ring has no P-521: its provider answers ES512 with `unsupported_alg`.
-//! ES256K, Ed448, `none` and unknown names are `unsupported_alg` on every backend, so
-//! enabling a second backend never changes what is accepted.
+//! with Ed25519 keys; ML-DSA-44/65/87 (RFC 9964) with `AKP` keys on aws-lc-rs only. ring has no
+//! P-521 and no ML-DSA: its provider answers ES512 and ML-DSA-* with `unsupported_alg` (at
+//! import, signing and generation; never a panic), so a key set holding an ML-DSA key beside RSA
+//! keys still yields its RSA keys there. ES256K, Ed448, `none` and unknown names are
+//! `unsupported_alg` on every backend, so enabling a second backend never changes what is
+//! accepted.
+//!
+//! ML-DSA uses aws-lc-rs's stable `signature` module (`ML_DSA_44` .. `ML_DSA_87`,
+//! `PqdsaKeyPair`, stable since aws-lc-rs 1.18; no `unstable` feature): pure ML-DSA with the
+//! empty context, public keys parsed once at import (FIPS 204 `pkDecode`), signatures the raw
+//! FIPS 204 encoding of exactly 2420, 3309 or 4627 bytes (any other length is `BadSignature`
+//! before the backend sees it). Generated keys are PKCS#8 v1 holding the 32-byte seed, the form
+//! RFC 9964 section 4 uses for `priv`; PKCS#8 in the expanded or both forms loads too.
 //!
 //! # Import checks ([`KeyPolicy`])
 //! - The JWK's type and curve fit the algorithm; its `alg` member, when present, is the
@@ -66,7 +76,7 @@
 //! - `aws-lc-rs` (default): `aws_lc_rs::PROVIDER`; the [`default_provider`] when enabled.
 //! - `ring`: `ring::PROVIDER` (no P-521).
 //! - `sign`: the `Signer` trait, `Provider::signer_from_pkcs8_der` / `_pem`,
-//!   `Provider::hmac_signer`, `Provider::generate` (RSA on aws-lc-rs only).
+//!   `Provider::hmac_signer`, `Provider::generate` (RSA and ML-DSA on aws-lc-rs only).
 //!
 //! Both backends may be enabled at once; at least one is required (a compile error says so).
 //!

@@ -81,7 +81,7 @@ impl Provider {
     /// Imports `jwk` to verify `alg`, running every check once, here:
     ///
     /// 1. `unsupported_alg`: `none`, unknown names, ES256K, Ed448, and anything this backend
-    ///    lacks (ring: ES512).
+    ///    lacks (ring: ES512, ML-DSA-44/65/87).
     /// 2. `key_mismatch`: the key's type or curve does not fit `alg`, its `alg` member names
     ///    another algorithm, its `use` is not `sig`, or its `key_ops` lacks `verify`.
     /// 3. `weak_key` / `invalid_key`: RSA size and exponent, point on curve, HMAC length.

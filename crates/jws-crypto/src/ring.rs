@@ -29,8 +29,9 @@ pub static PROVIDER: Provider = Provider::backend(
     &sign::FNS,
 );
 
+/// ring has neither P-521 nor ML-DSA.
 fn supports_kind(kind: Kind) -> bool {
-    kind != Kind::Ecdsa(EcCurve::P521)
+    !matches!(kind, Kind::Ecdsa(EcCurve::P521) | Kind::MlDsa(_))
 }
 
 fn supports(alg: &Algorithm) -> bool {
@@ -75,6 +76,8 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             key: signature::UnparsedPublicKey::new(&signature::ED25519, x.to_vec()),
             signature_len: 64,
         }),
+        // `supports_kind` refuses ML-DSA, so `checks::check` never returns it here.
+        Checked::MlDsa { params, .. } => return Err(Error::unsupported(&params.algorithm(), NAME)),
     };
     Ok(verifier)
 }

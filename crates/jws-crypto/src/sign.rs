@@ -6,7 +6,7 @@ use core::fmt;
 
 use alloc::format;
 use jwk_core::b64::encode as b64;
-use jwk_core::{Algorithm, EcCurve, Jwk};
+use jwk_core::{Algorithm, EcCurve, Jwk, MlDsaParams};
 
 use crate::checks::{Hash, Kind};
 use crate::error::Error;
@@ -89,6 +89,8 @@ enum Pkcs8Kind {
     Rsa(Option<usize>),
     Ec(Option<EcCurve>),
     Ed25519,
+    /// id-ml-dsa-44/65/87 (RFC 9881; aws-lc-rs writes the 32-byte seed form).
+    MlDsa(MlDsaParams),
     Other,
 }
 
@@ -98,6 +100,10 @@ const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+// 2.16.840.1.101.3.4.3.17 to .19: id-ml-dsa-44, -65, -87 (NIST CSOR, RFC 9881).
+const OID_ML_DSA_44: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x11];
+const OID_ML_DSA_65: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x12];
+const OID_ML_DSA_87: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x13];
 
 /// Splits one DER TLV off `input`: `(tag, contents, rest)`. Definite lengths up to 4 bytes.
 fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -156,6 +162,9 @@ fn pkcs8_kind(der: &[u8]) -> Option<Pkcs8Kind> {
     Some(match oid {
         OID_RSA => Pkcs8Kind::Rsa(rsa_modulus_bits(rest)),
         OID_ED25519 => Pkcs8Kind::Ed25519,
+        OID_ML_DSA_44 => Pkcs8Kind::MlDsa(MlDsaParams::MlDsa44),
+        OID_ML_DSA_65 => Pkcs8Kind::MlDsa(MlDsaParams::MlDsa65),
+        OID_ML_DSA_87 => Pkcs8Kind::MlDsa(MlDsaParams::MlDsa87),
         OID_EC => Pkcs8Kind::Ec(match tlv(params) {
             Some((0x06, OID_P256, _)) => Some(EcCurve::P256),
             Some((0x06, OID_P384, _)) => Some(EcCurve::P384),
@@ -212,6 +221,7 @@ pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(),
             }
             true
         }
+        (Kind::MlDsa(params), Pkcs8Kind::MlDsa(declared)) => params == declared,
         (_, Pkcs8Kind::Other | Pkcs8Kind::Ec(None)) => {
             return Err(Error::private(
                 "PKCS#8 key of a type this crate does not sign with",
@@ -283,6 +293,11 @@ pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: &Algorithm) -> Resul
             format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, b64(x))
         }
         PublicMaterial::Oct(k) => format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(k)),
+        PublicMaterial::MlDsa { params, pub_key } => format!(
+            r#"{{"kty":"AKP","alg":"{}","pub":"{}"}}"#,
+            params.as_str(),
+            b64(pub_key)
+        ),
     };
     let mut jwk = Jwk::parse(json.as_bytes())
         .map_err(|e| Error::private(format!("public key does not form a JWK: {e}")))?;
@@ -292,10 +307,22 @@ pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: &Algorithm) -> Resul
 
 /// What a signer's public JWK is built from.
 pub(crate) enum PublicMaterial<'a> {
-    Rsa { n: &'a [u8], e: &'a [u8] },
-    Ec { crv: EcCurve, point: &'a [u8] },
+    Rsa {
+        n: &'a [u8],
+        e: &'a [u8],
+    },
+    Ec {
+        crv: EcCurve,
+        point: &'a [u8],
+    },
     Ed25519(&'a [u8]),
     Oct(&'a [u8]),
+    /// aws-lc-rs only (ring has no ML-DSA).
+    #[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+    MlDsa {
+        params: MlDsaParams,
+        pub_key: &'a [u8],
+    },
 }
 
 /// The RSA modulus floor for signing keys (RFC 7518 section 3.3).

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod keys;
+mod mldsa;
 mod rfc;
 mod roundtrip;
 #[cfg(feature = "sign")]

@@ -25,7 +25,8 @@ const MAX_KEY_FILE: u64 = 64 * 1024;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The kind of key material in one file. One RSA key serves every configured RSA algorithm
-/// (published once per algorithm, as the guide's JWKS does).
+/// (published once per algorithm, as the guide's JWKS does). An ML-DSA key serves exactly its
+/// parameter set (RFC 9964: the `AKP` key's `alg` fixes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum KeyKind {
@@ -37,6 +38,12 @@ pub enum KeyKind {
     P384,
     /// Ed25519, for EdDSA.
     Ed25519,
+    /// ML-DSA-44 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
+    MlDsa44,
+    /// ML-DSA-65 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
+    MlDsa65,
+    /// ML-DSA-87 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
+    MlDsa87,
 }
 
 impl KeyKind {
@@ -53,24 +60,39 @@ impl KeyKind {
             Algorithm::Es256 => Some(KeyKind::P256),
             Algorithm::Es384 => Some(KeyKind::P384),
             Algorithm::EdDsa | Algorithm::Ed25519 => Some(KeyKind::Ed25519),
+            Algorithm::MlDsa44 => Some(KeyKind::MlDsa44),
+            Algorithm::MlDsa65 => Some(KeyKind::MlDsa65),
+            Algorithm::MlDsa87 => Some(KeyKind::MlDsa87),
             _ => None,
         }
     }
 
-    /// The file name prefix (`rsa`, `p256`, `p384`, `ed25519`).
+    /// The file name prefix (`rsa`, `p256`, `p384`, `ed25519`, `mldsa44`, `mldsa65`,
+    /// `mldsa87`).
     pub fn prefix(self) -> &'static str {
         match self {
             KeyKind::Rsa => "rsa",
             KeyKind::P256 => "p256",
             KeyKind::P384 => "p384",
             KeyKind::Ed25519 => "ed25519",
+            KeyKind::MlDsa44 => "mldsa44",
+            KeyKind::MlDsa65 => "mldsa65",
+            KeyKind::MlDsa87 => "mldsa87",
         }
     }
 
     fn from_prefix(s: &str) -> Option<KeyKind> {
-        [KeyKind::Rsa, KeyKind::P256, KeyKind::P384, KeyKind::Ed25519]
-            .into_iter()
-            .find(|k| k.prefix() == s)
+        [
+            KeyKind::Rsa,
+            KeyKind::P256,
+            KeyKind::P384,
+            KeyKind::Ed25519,
+            KeyKind::MlDsa44,
+            KeyKind::MlDsa65,
+            KeyKind::MlDsa87,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == s)
     }
 }
 
@@ -207,7 +229,13 @@ impl KeyManagerBuilder {
         for alg in &self.algorithms {
             if KeyKind::of(alg).is_none() {
                 return Err(Error::config(format!(
-                    "{alg} cannot be published: use RS*, PS*, ES256, ES384 or EdDSA"
+                    "{alg} cannot be published: use RS*, PS*, ES256, ES384, EdDSA or ML-DSA-*"
+                )));
+            }
+            if !self.provider.supports(alg) {
+                return Err(Error::config(format!(
+                    "{alg} is not available with the {} backend (ML-DSA needs aws-lc-rs)",
+                    self.provider.name
                 )));
             }
             if !seen.insert(alg.clone()) {

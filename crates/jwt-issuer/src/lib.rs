@@ -37,7 +37,9 @@
 //!
 //! # Pieces
 //! - [`KeyManager`]: keys per algorithm (RS256, PS256, RS384/512, PS384/512, ES256, ES384,
-//!   EdDSA); one RSA key serves every configured RSA algorithm and is published once per
+//!   EdDSA, and with aws-lc-rs ML-DSA-44/65/87, published as RFC 9964 `AKP` keys:
+//!   `algorithms = ["ML-DSA-65", "RS256"]` publishes one beside the RSA key and signs access
+//!   tokens with it); one RSA key serves every configured RSA algorithm and is published once per
 //!   algorithm (`<thumbprint>_RS256`, `<thumbprint>_PS256`, as the Asgardeo guide's JWKS does).
 //!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
 //!   a restart keeps them, several instances share them (rotations take an advisory lock; the
@@ -92,9 +94,11 @@
 //! - `aws-lc-rs` (default): signing and TLS on aws-lc-rs (the only backend that generates RSA
 //!   keys).
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
-//!   place RSA PKCS#8 files in the key directory).
+//!   place RSA PKCS#8 files in the key directory); no ML-DSA (configuring it is
+//!   `invalid_config`).
 //! - `redis`: `RedisReplayStore`, the replay store several instances share
-//!   (`SET key 1 NX PXAT t`, one round trip per assertion, fail closed).
+//!   (`SET key 1 NX PXAT t`, or a quota script by `EVALSHA`: one round trip per assertion,
+//!   fail closed).
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,

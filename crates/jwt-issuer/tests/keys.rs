@@ -545,6 +545,85 @@ mod trust {
     }
 }
 
+/// `algorithms = ["ML-DSA-65", "RS256"]`: an `AKP` key published beside the RSA one, signing
+/// access tokens (the first algorithm); on ring, which has no ML-DSA, `open` refuses the
+/// configuration with a message naming the backend.
+#[test]
+fn ml_dsa_65_beside_rsa() {
+    let algs = [Algorithm::MlDsa65, Algorithm::Rs256];
+    for provider in jws_crypto::ALL {
+        let dir = TempDir::new("mldsa");
+        let clock = Arc::new(ManualClock::at_secs(T0));
+        let opened = KeyManager::builder(dir.path())
+            .algorithms(algs.iter().cloned())
+            .schedule(schedule())
+            .clock(clock.clone())
+            .provider(provider)
+            .open();
+        if !provider.supports(&Algorithm::MlDsa65) {
+            let e = opened.unwrap_err();
+            assert_eq!(e.code(), "invalid_config", "{}", provider.name);
+            assert!(e.to_string().contains("aws-lc-rs"), "{e}");
+            continue;
+        }
+        let m = opened.unwrap();
+        let doc = m.jwks().unwrap();
+        let set = JwkSet::parse(&doc.body).unwrap();
+        assert!(set.rejected.is_empty(), "{:?}", set.rejected);
+        assert_eq!(set.keys.len(), 2);
+        let akp = &set.keys[0];
+        assert_eq!(akp.params.kty(), "AKP");
+        assert_eq!(akp.alg, Some(Algorithm::MlDsa65));
+        assert_eq!(akp.key_use, Some(jwk_core::KeyUse::Sig));
+        let thumb = akp.thumbprint();
+        assert_eq!(
+            akp.kid.as_deref(),
+            Some(format!("{thumb}_ML-DSA-65").as_str())
+        );
+        assert_eq!(set.keys[1].params.kty(), "RSA");
+        let mut files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".rotate.lock")
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [format!("mldsa65-{T0}.pem"), format!("rsa-{T0}.pem")]
+        );
+
+        // The first algorithm signs access tokens; the published set verifies them.
+        let key = m.signing_key(None).unwrap();
+        assert_eq!(key.kid, akp.kid.clone().unwrap());
+        let claims = serde_json::json!({"iss": "https://sts.test", "sub": "svc", "exp": T0 + 60});
+        let token = key.sign_jwt("at+jwt", &claims).unwrap();
+        let v = jwt_validate::Validator::builder()
+            .provider(provider)
+            .jwks(set.clone())
+            .issuer("https://sts.test")
+            .typ("at+jwt")
+            .clock(jwt_validate::FixedClock::at_secs(T0))
+            .build()
+            .unwrap();
+        let verified = v.validate(&token).unwrap();
+        assert_eq!(verified.header().alg, Algorithm::MlDsa65);
+        // The RSA key signs too, when asked for.
+        let rs = m.signing_key(Some(&Algorithm::Rs256)).unwrap();
+        assert!(v.validate(&rs.sign_jwt("at+jwt", &claims).unwrap()).is_ok());
+
+        // Another instance on the same directory loads the same ML-DSA key.
+        let again = KeyManager::builder(dir.path())
+            .algorithms(algs.iter().cloned())
+            .schedule(schedule())
+            .clock(clock.clone())
+            .provider(provider)
+            .open()
+            .unwrap();
+        assert!(again.problems().is_empty(), "{:?}", again.problems());
+        assert_eq!(kids(&again), kids(&m));
+    }
+}
+
 /// Issue 11 item 1: an Ed25519 key file whose PKCS#8 v2 public key is of small order (here
 /// the identity) is never used or published; the manager reports it and makes its own key.
 #[test]

@@ -44,6 +44,7 @@
 //!   validation once the token's header has been seen on this thread.
 //! - [`Validator::validate_async`]: the same, asking the [`KeySource`] to refresh when the
 //!   token's `kid` is unknown (`jwks-fetch` decides about cooldowns and single flight).
+//!   [`Validator::validate_async_as`] is its typed form (one strict pass, as `validate_as`).
 //! - [`Validator::verify_jws`]: a JWS whose payload is not a claims set (header policy, key
 //!   selection and signature only).
 //! - Opt-in [`ValidatorBuilder::verified_token_cache`]: a token seen before skips its
@@ -58,8 +59,16 @@
 //!   members that choose the key and algorithm are judged before the signature: a badly
 //!   signed expired token, or a badly signed token with the wrong `typ`, is `bad_signature`.
 //!   `alg` and `crit` failures never touch the key source.
+//! - Size: a token longer than 16 KiB is `too_large` before anything is decoded
+//!   ([`jwk_core::Limits::DEFAULT_MAX_TOKEN_LEN`], [`ValidatorBuilder::limits`]). The default
+//!   is sized for post-quantum signatures: ML-DSA-87's 4627-byte signature is 6170 base64url
+//!   characters, and such a token with a claims set of several KiB still fits; it bounds the
+//!   work a hostile token can cost.
 //! - Algorithms: by default every asymmetric algorithm the provider supports; `none` never;
-//!   HS* only when listed, and an HMAC key is only ever built from an `oct` JWK.
+//!   HS* only when listed, and an HMAC key is only ever built from an `oct` JWK. ML-DSA-44/65/87
+//!   (RFC 9964, `AKP` keys) are in the default list with aws-lc-rs; ring lacks them, so there a
+//!   key set's `AKP` keys are set aside (`unsupported_alg`, see [`KeySet::import_failures`]) while its
+//!   other keys load, and a token naming ML-DSA is `unsupported_alg`.
 //! - Key selection: by `kid`; the key's `alg` must equal the header's (else `key_mismatch`),
 //!   `use`/`key_ops` must allow verifying, `kty`/`crv` must fit. The same key published twice
 //!   with different `alg` (Asgardeo's `_RS256` / `_PS256` kids) is two keys. A `kid` matching

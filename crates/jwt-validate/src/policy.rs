@@ -9,7 +9,8 @@ use crate::error::Error;
 /// The rules for one issuer (or for every token, with a single key source).
 ///
 /// Defaults: algorithms are every asymmetric algorithm the provider supports (HS* only when
-/// listed); no issuer, subject or `typ` check; a token carrying `aud` is refused until an
+/// listed; ML-DSA-44/65/87 with aws-lc-rs, not with ring, which lacks them: there a token naming
+/// one is `unsupported_alg`, not `alg_not_allowed`, since only the backend keeps it out); no issuer, subject or `typ` check; a token carrying `aud` is refused until an
 /// audience is named or the check is explicitly skipped (RFC 7519 section 4.1.3); `exp` is
 /// required; leeway 60 s; no maximum age; no `crit` extension understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,9 @@ pub struct Policy {
     pub(crate) leeway: Duration,
     pub(crate) max_age: Option<Duration>,
     pub(crate) crit: Vec<String>,
+    /// With the default algorithms: the registered asymmetric ones the backend lacks, and its
+    /// name, so a token naming one says `unsupported_alg` instead of `alg_not_allowed`.
+    pub(crate) backend_lacks: (Vec<Algorithm>, &'static str),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +51,7 @@ impl Default for Policy {
             leeway: Policy::DEFAULT_LEEWAY,
             max_age: None,
             crit: Vec::new(),
+            backend_lacks: (Vec::new(), ""),
         }
     }
 }
@@ -151,6 +156,18 @@ impl Policy {
     /// ([`Policy::check_typ`]).
     pub(crate) fn check_header(&self, header: &Header) -> Result<(), Error> {
         if !header.alg.is_signature() || !self.allowed().contains(&header.alg) {
+            let (lacking, backend) = &self.backend_lacks;
+            if lacking.contains(&header.alg) {
+                return Err(Error::UnsupportedAlg {
+                    alg: header.alg.clone(),
+                    reason: format!(
+                        "backend {backend} does not implement {}, so the default algorithms \
+                         leave it out",
+                        header.alg.as_str()
+                    )
+                    .into(),
+                });
+            }
             return Err(Error::AlgNotAllowed {
                 alg: header.alg.clone(),
             });

@@ -176,6 +176,7 @@ fn kty_fits(kty: &str, alg: &Algorithm) -> bool {
             | ("RSA", Family::RsaPkcs1 | Family::RsaPss)
             | ("EC", Family::Ecdsa)
             | ("OKP", Family::EdDsa)
+            | ("AKP", Family::MlDsa)
     )
 }
 
@@ -192,6 +193,7 @@ fn mismatch_reason(key: &Jwk, alg: &Algorithm) -> String {
     let crv = match &key.params {
         KeyParams::Ec(k) => format!(" {}", k.crv.as_str()),
         KeyParams::Okp(k) => format!(" {}", k.crv.as_str()),
+        KeyParams::Akp(k) => format!(" {}", k.params.as_str()),
         _ => String::new(),
     };
     format!(

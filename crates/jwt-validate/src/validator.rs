@@ -305,13 +305,13 @@ fn resolve(mut policy: Policy, provider: &'static Provider) -> Result<Policy, Co
             }
         }
         None => {
-            policy.algorithms = Some(
-                Algorithm::SIGNATURE
-                    .iter()
-                    .filter(|a| !a.is_symmetric() && provider.supports(a))
-                    .cloned()
-                    .collect(),
-            );
+            let (supported, lacking) = Algorithm::SIGNATURE
+                .iter()
+                .filter(|a| !a.is_symmetric())
+                .cloned()
+                .partition(|a| provider.supports(a));
+            policy.algorithms = Some(supported);
+            policy.backend_lacks = (lacking, provider.name);
         }
     }
     if policy.allowed().is_empty() {
@@ -465,10 +465,21 @@ impl Validator {
         let set = cached(prepared.route)?;
         self.verify_signature(&prepared, &set)
             .map_err(|m| m.error)?;
-        let buf: &'b [u8] = buf;
+        self.finish_typed(token, prepared, buf, &set)
+    }
+
+    /// The typed tail of [`Self::validate_borrowed`] and [`Self::validate_async_as`]: the
+    /// signature verified against `set`; one strict pass fills `T` and the registered claims.
+    fn finish_typed<'b, T: Deserialize<'b>>(
+        &self,
+        token: &str,
+        prepared: Prepared<'_, '_, '_>,
+        buf: &'b [u8],
+        set: &Arc<KeySet>,
+    ) -> Result<Verified<T>, Error> {
         if self.inner.cache.is_some() || prepared.claims.is_some() {
             // Owned claims are wanted anyway (for the cache, or already parsed for routing).
-            let verified = self.finish_and_remember(token, prepared, buf.to_vec(), &set)?;
+            let verified = self.finish_and_remember(token, prepared, buf.to_vec(), set)?;
             let claims = jwk_core::json::from_checked::<T>(buf)?;
             return Ok(Verified {
                 header: verified.header,
@@ -503,45 +514,71 @@ impl Validator {
         let mut payload = Vec::new();
         let mut sig = [0u8; INLINE_SIGNATURE];
         let prepared = self.prepare(token, true, &mut payload, &mut sig)?;
+        let set = self.verified_set(&prepared).await?;
+        self.finish_and_remember(token, prepared, payload, &set)
+    }
+
+    /// Like [`Self::validate_async`], with the claims deserialized into `T` in the same strict
+    /// pass that reads the registered claims for the policy (as [`Self::validate_as`] does).
+    ///
+    /// The key source may refresh (unknown `kid`, nothing loaded) exactly as for
+    /// [`Self::validate_async`]; errors come in the same order as [`Self::validate_borrowed`].
+    /// The payload buffer is the future's own (a per-thread buffer cannot be held across an
+    /// `.await`), so the allocations are that buffer and `T`'s own.
+    pub async fn validate_async_as<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
+        if let Some(hit) = self.cache_hit(token) {
+            let hit = hit?;
+            let claims = jwk_core::json::from_checked::<T>(hit.claims.raw_json().as_bytes())?;
+            return Ok(Verified {
+                header: hit.header,
+                claims,
+            });
+        }
+        let mut payload = Vec::new();
+        let mut sig = [0u8; INLINE_SIGNATURE];
+        let prepared = self.prepare(token, true, &mut payload, &mut sig)?;
+        let set = self.verified_set(&prepared).await?;
+        self.finish_typed(token, prepared, &payload, &set)
+    }
+
+    /// The key set `prepared`'s signature verified against: the cached one, or the one the
+    /// source returned after a refresh (unknown `kid`, nothing loaded yet).
+    async fn verified_set(&self, prepared: &Prepared<'_, '_, '_>) -> Result<Arc<KeySet>, Error> {
         let source = &prepared.route.source;
-        let mut used = None;
-        let refreshed = match source.cached() {
-            Some(set) => match self.verify_signature(&prepared, &set) {
-                Ok(()) => {
-                    used = Some(set);
-                    None
-                }
+        let old = match source.cached() {
+            Some(set) => match self.verify_signature(prepared, &set) {
+                Ok(()) => return Ok(set),
                 Err(Miss {
                     refresh: true,
                     error,
                 }) => {
                     tracing::debug!(code = error.code(), "key not in cached set, refreshing");
-                    Some((select::lookup(&prepared.header), Some(set)))
+                    Some(set)
                 }
                 Err(m) => return Err(m.error),
             },
-            None => Some((Lookup::Empty, None)),
+            None => None,
         };
-        if let Some((lookup, old)) = refreshed {
-            let set = source
-                .refresh(lookup)
-                .await
-                .map_err(Error::JwksUnavailable)?;
-            if old.is_some_and(|o| Arc::ptr_eq(&o, &set)) {
-                // Nothing new: the first miss stands.
-                return Err(self
-                    .verify_signature(&prepared, &set)
-                    .err()
-                    .map_or(Error::BadSignature, |m| m.error));
-            }
-            self.verify_signature(&prepared, &set)
-                .map_err(|m| m.error)?;
-            used = Some(set);
+        let lookup = match &old {
+            Some(_) => select::lookup(&prepared.header),
+            None => Lookup::Empty,
+        };
+        let set = source
+            .refresh(lookup)
+            .await
+            .map_err(Error::JwksUnavailable)?;
+        if old.is_some_and(|o| Arc::ptr_eq(&o, &set)) {
+            // Nothing new: the first miss stands.
+            return Err(self
+                .verify_signature(prepared, &set)
+                .err()
+                .map_or(Error::BadSignature, |m| m.error));
         }
-        match used {
-            Some(set) => self.finish_and_remember(token, prepared, payload, &set),
-            None => self.finish(prepared, payload),
-        }
+        self.verify_signature(prepared, &set).map_err(|m| m.error)?;
+        Ok(set)
     }
 
     /// JWS-level verification: structure, header policy, key selection and signature, no

@@ -13,5 +13,6 @@ mod claims;
 mod codes;
 mod common;
 mod laws;
+mod mldsa;
 mod sources;
 mod wycheproof;

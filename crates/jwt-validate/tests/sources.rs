@@ -395,3 +395,60 @@ fn validate_async_future_is_send() {
     assert_send(&fut);
     assert_eq!(block_on(fut).unwrap().kid(), Some("k"));
 }
+
+#[test]
+fn validate_async_as_refreshes_and_types_in_one_pass() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Mine {
+        sub: String,
+        iss: String,
+    }
+    for p in providers() {
+        let key = generated(p, Algorithm::Es256);
+        let source = Rotating::new(
+            None,
+            KeySet::from_jwks(&set(vec![jwk(&*key, "k")]), p, &Default::default()),
+        );
+        let v = validator_over(p, source.clone());
+        let token = good_token(&*key, "k");
+        let fut = v.validate_async_as::<Mine>(&token);
+        fn assert_send<T: Send>(_: &T) {}
+        assert_send(&fut);
+        // Nothing cached: the source is asked once, then the typed claims come back.
+        let ok = block_on(fut).unwrap();
+        assert_eq!(ok.kid(), Some("k"));
+        assert_eq!(ok.claims().iss, ISS);
+        assert_eq!(ok.claims().sub, good_claims()["sub"].as_str().unwrap());
+        assert_eq!(*source.lookups.lock().unwrap(), ["Empty"]);
+        // The same codes as the untyped path, in the same order.
+        let bad = tamper(&token);
+        assert_eq!(
+            block_on(v.validate_async_as::<Mine>(&bad))
+                .unwrap_err()
+                .code(),
+            block_on(v.validate_async(&bad)).unwrap_err().code(),
+        );
+        let mut expired = good_claims();
+        expired["exp"] = json!(NOW - 3600);
+        expired["iat"] = json!(NOW - 7200);
+        let t = mint(&*key, &header(&*key, Some("k")), &expired.to_string());
+        assert_eq!(
+            block_on(v.validate_async_as::<Mine>(&t))
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
+        // A type the claims do not fit: `malformed`, after the policy passed.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Needs {
+            tenant: String,
+        }
+        assert_eq!(
+            block_on(v.validate_async_as::<Needs>(&token))
+                .unwrap_err()
+                .code(),
+            "malformed"
+        );
+    }
+}

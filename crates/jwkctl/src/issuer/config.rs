@@ -9,6 +9,8 @@
 //! # token_endpoint = "https://sts.example.com/oauth2/token"
 //! # Signing algorithms, published in this order; the first signs access tokens.
 //! # RS*/PS* share one RSA key (kids "<thumbprint>_RS256", "_PS256"). Default ["RS256"].
+//! # ML-DSA-44/65/87 (RFC 9964, published as kty "AKP") need the aws-lc-rs build, e.g.
+//! # algorithms = ["ML-DSA-65", "RS256"] signs access tokens with ML-DSA-65.
 //! algorithms = ["RS256", "PS256", "ES256", "EdDSA"]
 //! # Key directory: PKCS#8 PEM files, owner-only. Shared by every instance.
 //! key_dir = "/var/lib/jwkctl/keys"

@@ -105,6 +105,9 @@ impl Demo {
         self.rollover(&mut ctx).await?;
         self.replay(&mut ctx).await?;
         self.tamper(&mut ctx).await?;
+        let (url, clock) = (ctx.svc.url.clone(), ctx.clock.clone());
+        self.gateway_step(&url, &clock, &ctx.first_token, &ctx.second_token)
+            .await?;
         self.shutdown(ctx, args).await
     }
 
@@ -564,6 +567,73 @@ impl Ctx {
             .post_form(TOKEN_PATH, &form)
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+impl Demo {
+    /// The issued access token calls an API behind `jwkctl gateway` (which requires scope
+    /// `read`): 200; then no token, a tampered one and one without the scope are refused
+    /// before the API sees them.
+    async fn gateway_step(
+        &mut self,
+        service_url: &str,
+        clock: &Arc<ManualClock>,
+        scoped: &str,
+        unscoped: &str,
+    ) -> Result<(), Stop> {
+        use crate::gateway::{demo_api, Args as GatewayArgs, Gateway};
+        self.heading("Call an API behind `jwkctl gateway --require-scope read`");
+        let (api, api_task) = demo_api().await?;
+        let args = GatewayArgs {
+            listen: ([127, 0, 0, 1], 0).into(),
+            upstream: format!("http://{api}"),
+            source: crate::keys::SourceArgs {
+                jwks: None,
+                jwks_url: Some(format!("{service_url}{JWKS_PATH}")),
+                discovery: None,
+            },
+            iss: vec![service_url.to_owned()],
+            aud: vec![service_url.to_owned()],
+            alg: Vec::new(),
+            require_scope: vec!["read".into()],
+            allow_http: true,
+            ca_file: None,
+        };
+        let gw = Gateway::start_with_clock(&args, Some(clock.clone())).await?;
+        self.info(format!(
+            "gateway at http://{} -> API at http://{api}",
+            gw.addr
+        ));
+        let mut client = LoopbackClient::connect(gw.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tampered = swap_payload(scoped, |c| c["sub"] = json!("mallory"))?;
+        let cases: [(&str, Option<&str>, u16); 4] = [
+            ("the access token (scope read)", Some(scoped), 200),
+            ("no token", None, 401),
+            ("a tampered token", Some(&tampered), 401),
+            ("a token without scope read", Some(unscoped), 403),
+        ];
+        for (what, token, want) in cases {
+            let auth = token.map(|t| format!("Bearer {t}"));
+            let headers: Vec<(&str, &str)> = auth
+                .as_deref()
+                .map(|a| vec![("authorization", a)])
+                .unwrap_or_default();
+            let r = client
+                .get("/orders", &headers)
+                .await
+                .map_err(|e| e.to_string())?;
+            let detail = match r.header("www-authenticate") {
+                Some(c) => c.to_owned(),
+                None => String::from_utf8_lossy(&r.body).into_owned(),
+            };
+            self.info(format!("{what}: HTTP {} {detail}", r.status));
+            self.check(r.status == want, &format!("{what}: {want}"));
+        }
+        gw.stop().await;
+        api_task.abort();
+        Ok(())
     }
 }
 

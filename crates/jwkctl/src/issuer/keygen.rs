@@ -11,14 +11,15 @@ use crate::output::{OK, UNDECIDED};
 /// Generate a signing key (PKCS#8 PEM, owner-only) and print its public JWK.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The algorithm the key is for: RS256, PS256 (RSA), ES256, ES384 or EdDSA.
+    /// The algorithm the key is for: RS256, PS256 (RSA), ES256, ES384, EdDSA, or (aws-lc-rs
+    /// build) ML-DSA-44, ML-DSA-65, ML-DSA-87.
     #[arg(long, default_value = "ES256")]
     alg: String,
     /// RSA modulus size.
     #[arg(long, default_value_t = 2048)]
     rsa_bits: usize,
-    /// Write the private key here (never replaces a file). Without it, or `--key-dir`, the
-    /// PEM goes to stdout and the JWK to stderr.
+    /// Write the private key here (never replaces a file). The public JWK always goes to
+    /// stderr; without `--out` or `--key-dir` the PEM goes to stdout.
     #[arg(long, value_name = "FILE", conflicts_with = "key_dir")]
     out: Option<PathBuf>,
     /// Write the key into a `jwkctl serve` key directory as `<kind>-<now>.pem`.
@@ -40,7 +41,7 @@ fn keygen(args: &Args) -> Result<(), String> {
     let alg = Algorithm::parse(&args.alg);
     let kind = KeyKind::of(&alg).ok_or_else(|| {
         format!(
-            "{} cannot be a published signing key: use RS*, PS*, ES256, ES384 or EdDSA",
+            "{} cannot be a published signing key: use RS*, PS*, ES256, ES384, EdDSA or ML-DSA-*",
             args.alg
         )
     })?;
@@ -66,7 +67,7 @@ fn keygen(args: &Args) -> Result<(), String> {
         Some(path) => {
             write_private_file(&path, pem.as_bytes()).map_err(|e| e.to_string())?;
             super::tell!("private key written to {} (mode 0600)", path.display());
-            super::say!("{}", jwk.to_json());
+            super::tell!("{}", jwk.to_json());
         }
         None => {
             {

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use jwks_fetch::{DiscoveryKind, FetchConfig, RemoteJwks};
 
 /// A multi-threaded Tokio runtime.
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,7 +42,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Logs to stderr; `RUST_LOG` overrides `default`.
-fn init_tracing(default: &str) {
+pub(crate) fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -53,7 +53,7 @@ fn init_tracing(default: &str) {
 }
 
 /// A key source for a trusted issuer: its JWKS URL, or discovery from its identifier.
-fn remote_jwks(
+pub(crate) fn remote_jwks(
     location: &str,
     ca_file: Option<&Path>,
     allow_http_loopback: bool,
@@ -80,13 +80,13 @@ fn remote_jwks(
 
 /// A directory under the system temp dir, removed on drop unless kept.
 #[derive(Debug)]
-struct TempDir {
+pub(crate) struct TempDir {
     path: PathBuf,
     keep: bool,
 }
 
 impl TempDir {
-    fn new(tag: &str) -> Result<TempDir, String> {
+    pub(crate) fn new(tag: &str) -> Result<TempDir, String> {
         let path = std::env::temp_dir().join(format!(
             "jwkctl-{tag}-{}-{:016x}",
             std::process::id(),
@@ -97,7 +97,7 @@ impl TempDir {
         Ok(TempDir { path, keep: false })
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 

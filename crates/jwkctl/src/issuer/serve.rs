@@ -362,7 +362,7 @@ pub(crate) fn inline_keys(id: &str, json: &str) -> Result<jwt_validate::StaticKe
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

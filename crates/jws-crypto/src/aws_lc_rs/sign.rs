@@ -1,5 +1,5 @@
-//! aws-lc-rs signing: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256/384/521, Ed25519, HMAC; PKCS#8
-//! loading; generation of every key type, RSA included.
+//! aws-lc-rs signing: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256/384/521, Ed25519, ML-DSA-44/65/87,
+//! HMAC; PKCS#8 loading; generation of every key type, RSA included.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -12,7 +12,7 @@ use ::aws_lc_rs::hmac;
 use ::aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 use ::aws_lc_rs::rsa::KeySize;
 use ::aws_lc_rs::signature::{self, KeyPair as _};
-use jwk_core::{Algorithm, EcCurve, Jwk};
+use jwk_core::{Algorithm, EcCurve, Jwk, MlDsaParams};
 
 use crate::checks::{Hash, Kind};
 use crate::error::Error;
@@ -75,6 +75,19 @@ fn from_pkcs8(der: &[u8], alg: &Algorithm) -> SignerResult {
                 common::public_jwk(PublicMaterial::Ed25519(pair.public_key().as_ref()), alg)?;
             (Key::Ed25519(pair), public)
         }
+        Kind::MlDsa(params) => {
+            // Seed or expanded form; aws-lc-rs checks that both agree when both are present.
+            let pair = signature::PqdsaKeyPair::from_pkcs8(ml_dsa_signing(params), der)
+                .map_err(rejected)?;
+            let public = common::public_jwk(
+                PublicMaterial::MlDsa {
+                    params,
+                    pub_key: pair.public_key().as_ref(),
+                },
+                alg,
+            )?;
+            (Key::MlDsa(Box::new(pair), params), public)
+        }
         Kind::Hmac(_) => return Err(Error::mismatch("HMAC takes a shared secret")),
     };
     Ok(Arc::new(KeySigner {
@@ -125,6 +138,13 @@ fn generate(alg: &Algorithm, rsa_bits: usize) -> GeneratedResult {
             rng.fill(&mut secret).map_err(failed)?;
             return Ok((hmac_signer(&secret, alg)?, secret));
         }
+        // PKCS#8 v1 holding the 32-byte seed, the form RFC 9964 section 4 uses for `priv`.
+        Kind::MlDsa(params) => signature::PqdsaKeyPair::generate(ml_dsa_signing(params))
+            .map_err(failed)?
+            .to_pkcs8v1()
+            .map_err(failed)?
+            .as_ref()
+            .to_vec(),
     };
     Ok((from_pkcs8(&der, alg)?, der))
 }
@@ -137,6 +157,15 @@ fn rsa_encoding(pss: bool, hash: Hash) -> &'static dyn signature::RsaEncoding {
         (true, Hash::Sha256) => &signature::RSA_PSS_SHA256,
         (true, Hash::Sha384) => &signature::RSA_PSS_SHA384,
         (true, Hash::Sha512) => &signature::RSA_PSS_SHA512,
+    }
+}
+
+fn ml_dsa_signing(params: MlDsaParams) -> &'static signature::PqdsaSigningAlgorithm {
+    match params {
+        MlDsaParams::MlDsa44 => &signature::ML_DSA_44_SIGNING,
+        MlDsaParams::MlDsa65 => &signature::ML_DSA_65_SIGNING,
+        // Non-exhaustive enum: only the three sets reach here (`Kind::of`).
+        _ => &signature::ML_DSA_87_SIGNING,
     }
 }
 
@@ -155,6 +184,7 @@ enum Key {
     Ed25519(signature::Ed25519KeyPair),
     // Boxed: an HMAC key holds its precomputed inner and outer hash states.
     Hmac(Box<hmac::Key>),
+    MlDsa(Box<signature::PqdsaKeyPair>, MlDsaParams),
 }
 
 struct KeySigner {
@@ -183,6 +213,15 @@ impl Signer for KeySigner {
                 .map_err(|_| Error::SigningFailed),
             Key::Ed25519(pair) => Ok(pair.sign(signing_input).as_ref().to_vec()),
             Key::Hmac(key) => Ok(hmac::sign(key, signing_input).as_ref().to_vec()),
+            // Pure ML-DSA with the empty context (RFC 9964 section 5), as aws-lc signs it.
+            Key::MlDsa(pair, params) => {
+                let mut sig = vec![0; params.signature_len()];
+                let len = pair
+                    .sign(signing_input, &mut sig)
+                    .map_err(|_| Error::SigningFailed)?;
+                sig.truncate(len);
+                Ok(sig)
+            }
         }
     }
 

@@ -74,6 +74,8 @@ fn from_pkcs8(der: &[u8], alg: &Algorithm) -> SignerResult {
             (Key::Ed25519(pair), public)
         }
         Kind::Hmac(_) => return Err(Error::mismatch("HMAC takes a shared secret")),
+        // ring has no ML-DSA; the provider refuses it before reaching here.
+        Kind::MlDsa(_) => return Err(Error::unsupported(alg, super::NAME)),
     };
     Ok(Arc::new(KeySigner {
         alg: alg.clone(),
@@ -119,6 +121,7 @@ fn generate(alg: &Algorithm, rsa_bits: usize) -> GeneratedResult {
             rng.fill(&mut secret).map_err(failed)?;
             return Ok((hmac_signer(&secret, alg)?, secret));
         }
+        Kind::MlDsa(_) => return Err(Error::unsupported(alg, super::NAME)),
     };
     Ok((from_pkcs8(&der, alg)?, der))
 }
