@@ -332,7 +332,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Resp {
     match req.uri().path() {
         JWKS_PATH if get_only(req.method()) => jwks(state, &req),
         DISCOVERY_PATH if get_only(req.method()) => discovery(state),
-        HEALTH_PATH if get_only(req.method()) => health(state),
+        HEALTH_PATH if get_only(req.method()) => health(state).await,
         TOKEN_PATH if req.method() == Method::POST => token(state, req).await,
         JWKS_PATH | DISCOVERY_PATH | HEALTH_PATH => method_not_allowed("GET, HEAD"),
         TOKEN_PATH => method_not_allowed("POST"),
@@ -404,20 +404,43 @@ fn discovery(state: &State) -> Resp {
     r
 }
 
-fn health(state: &State) -> Resp {
-    match state.service.keys().signing_key(None) {
-        Ok(k) => json_response(
+/// 200 when a key signs and the replay store answers; 503 (with `Retry-After`) otherwise.
+/// The body names the replay store's kind and state: `{"status", "kid", "replay_store":
+/// {"kind", "state"}}`.
+async fn health(state: &State) -> Resp {
+    let store = state.service.replay_store();
+    let (store_state, store_ok) = match store.health().await {
+        Ok(()) => ("ok", true),
+        Err(e) => {
+            tracing::warn!(error = %e, "replay store unavailable");
+            ("unavailable", false)
+        }
+    };
+    let replay_store = json!({ "kind": store.kind(), "state": store_state });
+    let key = state.service.keys().signing_key(None);
+    let (status, body) = match &key {
+        Ok(k) if store_ok => (
             StatusCode::OK,
-            json!({ "status": "ok", "kid": k.kid }).to_string(),
+            json!({ "status": "ok", "kid": k.kid, "replay_store": replay_store }),
+        ),
+        Ok(k) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "replay_store_unavailable", "kid": k.kid, "replay_store": replay_store }),
         ),
         Err(e) => {
             tracing::error!(error = %e, "unhealthy");
-            json_response(
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "status": "no_signing_key" }).to_string(),
+                json!({ "status": "no_signing_key", "replay_store": replay_store }),
             )
         }
+    };
+    let mut r = json_response(status, body.to_string());
+    if status != StatusCode::OK {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    r
 }
 
 async fn token(state: &State, req: Request<Incoming>) -> Resp {

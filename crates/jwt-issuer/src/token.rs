@@ -24,6 +24,9 @@ pub const MAX_JTI_LEN: usize = 256;
 const MAX_SUB_LEN: usize = 1024;
 /// Longest `client_id` parameter accepted.
 const MAX_CLIENT_ID_LEN: usize = 256;
+/// Retry hint when the replay store cannot answer: it is usually back within a second or two
+/// (a Redis failover or restart), and the client loses nothing by retrying.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Retry hint when a key source gives none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// Separator between the issuer and the subject in a prefixed `sub`. Issuer identifiers
@@ -432,6 +435,11 @@ impl TokenService {
     /// The token endpoint URL.
     pub fn token_endpoint(&self) -> &str {
         &self.inner.token_endpoint
+    }
+
+    /// The replay store.
+    pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
+        &self.inner.replay
     }
 
     /// The key manager.
@@ -914,7 +922,7 @@ impl TokenService {
             Err(e) => {
                 tracing::error!(error = %e, "replay store unavailable");
                 Err(Refusal::Unavailable {
-                    retry_after: DEFAULT_RETRY_AFTER,
+                    retry_after: STORE_RETRY_AFTER,
                     description: "the service is busy; retry later",
                 })
             }
