@@ -14,7 +14,12 @@
 //! - `tidy`: the repository rules (also run as a test of this crate, see `tidy.rs`).
 //! - `load [ARGS]`: the bounded loopback load run of the token exchange:
 //!   `cargo run --release -p jwkctl -- load ARGS` (default `--seconds 10`); prints exchanges per
-//!   second, p50 / p99 latency and the share of the crypto-bound limit.
+//!   second, p50 / p99 latency and the share of the crypto-bound limit. `load --instances 2
+//!   --replay redis`: two `jwkctl serve` processes on one key directory and one Redis (started
+//!   here; `redis-server` must be installed), memory vs Redis store, Redis stopped mid-run.
+//!
+//! `ci` installs `redis-server` (Debian package) when it is missing and this runs as root, and
+//! otherwise fails saying what to run: the Redis replay store's tests need a real one.
 //!
 //! Dependencies: `serde_json`, to read `cargo metadata`. Everything else is `std::process`.
 
@@ -71,7 +76,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench [--quick]             run the benchmarks
   fuzz-seeds                  rewrite fuzz/corpus/*/seed-* from crates/jwk-core/tests/vectors
   tidy                        repository rules (crate docs, lints, dependency directions)
-  load [ARGS]                 loopback load run of the token exchange (jwkctl load ARGS)";
+  load [ARGS]                 loopback load run of the token exchange (jwkctl load ARGS;
+                              --instances 2 --replay redis: two serve processes, one Redis)";
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn workspace_root() -> PathBuf {
@@ -184,6 +190,15 @@ fn ci(root: &Path) -> Result<(), String> {
         Err(e) => report.record("cargo metadata", started, Outcome::Failed(e)),
     }
 
+    // The Redis replay store's tests start a real redis-server (the workspace tests run with
+    // every feature, `jwt-issuer/redis` included); under CI=true a missing one fails them.
+    let started = Instant::now();
+    let outcome = match ensure_redis_server() {
+        Ok(()) => Outcome::Passed,
+        Err(e) => Outcome::Failed(e),
+    };
+    report.record("redis-server", started, outcome);
+
     report.run(
         "workspace tests",
         cargo(&["test", "--workspace", "--all-features"]),
@@ -225,6 +240,32 @@ fn ci(root: &Path) -> Result<(), String> {
     }
 
     report.finish()
+}
+
+/// Makes sure `redis-server` (Debian package `redis-server`) is on the PATH: installs it with
+/// apt-get when running as root, otherwise says exactly what to run.
+fn ensure_redis_server() -> Result<(), String> {
+    let present = || Cmd::new("redis-server", &["--version"]).output().is_ok();
+    if present() {
+        return Ok(());
+    }
+    let root = Cmd::new("id", &["-u"])
+        .output()
+        .is_ok_and(|uid| uid.trim() == "0");
+    if !root {
+        return Err("redis-server is missing and this is not root: run \
+                    `sudo apt-get update && sudo apt-get install -y redis-server`"
+            .into());
+    }
+    Cmd::new("apt-get", &["update"]).status()?;
+    Cmd::new("apt-get", &["install", "-y", "redis-server"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()?;
+    if present() {
+        Ok(())
+    } else {
+        Err("apt-get install redis-server ran, but redis-server is still not on the PATH".into())
+    }
 }
 
 /// One test run per backend for the packages that have that backend as a feature now: a

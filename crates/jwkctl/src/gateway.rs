@@ -203,7 +203,7 @@ async fn validator(
 ) -> Result<Validator, String> {
     let mut b = Validator::builder();
     if let Some(clock) = clock {
-        b = b.clock(SharedClock(clock));
+        b = b.clock(clock);
     }
     let mut issuers = args.iss.clone();
     if let Some(path) = &args.source.jwks {
@@ -279,16 +279,6 @@ fn remote(location: &str, args: &Args, discovery: bool) -> Result<RemoteJwks, St
         .fetch_config(fetch)
         .build()
         .map_err(|e| format!("{location}: {}", crate::keys::fetch_error(&e)))
-}
-
-/// A [`jwt_validate::Clock`] shared with its other holders.
-#[derive(Debug)]
-struct SharedClock(Arc<dyn jwt_validate::Clock>);
-
-impl jwt_validate::Clock for SharedClock {
-    fn now(&self) -> Duration {
-        self.0.now()
-    }
 }
 
 /// A tiny API on 127.0.0.1 for the demo: answers 200 with the `sub` it read from

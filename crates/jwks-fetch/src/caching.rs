@@ -7,7 +7,7 @@ use http::HeaderMap;
 
 /// What the response said about its own freshness, before clamping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Freshness {
+pub(crate) enum Freshness {
     /// `max-age` (minus `Age`) or `Expires` (minus `Date`, or now).
     Lifetime(Duration),
     /// `no-cache` / `no-store`: keep the keys but revalidate as soon as allowed.
@@ -18,7 +18,7 @@ pub enum Freshness {
 
 impl Freshness {
     /// The TTL to use: the lifetime clamped into `[min, max]`, `default` when unspecified.
-    pub fn ttl(self, default: Duration, min: Duration, max: Duration) -> Duration {
+    pub(crate) fn ttl(self, default: Duration, min: Duration, max: Duration) -> Duration {
         let raw = match self {
             Freshness::Lifetime(d) => d,
             Freshness::Revalidate => Duration::ZERO,

@@ -2,6 +2,9 @@
 
 use core::time::Duration;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
 
 use rustls_pki_types::CertificateDer;
 
@@ -35,6 +38,17 @@ pub struct FetchConfig {
     pub user_agent: String,
     /// Upper clamp for `Retry-After`. Default 10 min.
     pub max_retry_after: Duration,
+    /// The rustls crypto provider (a FIPS build, a provider with fewer suites...), used with
+    /// the trust anchors above. Default `None`: `jws_crypto::tls_provider()`, the backend the
+    /// crate was compiled with.
+    pub tls_provider: Option<Arc<CryptoProvider>>,
+    /// A complete rustls client configuration (a platform verifier, a private CA set, client
+    /// certificates, a FIPS provider), used as given except that ALPN is cleared (the fetcher
+    /// speaks HTTP/1.1). It replaces [`FetchConfig::web_pki_roots`]; combining it with
+    /// [`FetchConfig::extra_roots`], [`FetchConfig::ca_files`] or
+    /// [`FetchConfig::tls_provider`] is refused as `tls_config` (put them in this
+    /// configuration instead). Default `None`.
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for FetchConfig {
@@ -51,6 +65,8 @@ impl Default for FetchConfig {
             ca_files: Vec::new(),
             user_agent: concat!("jwks-fetch/", env!("CARGO_PKG_VERSION")).into(),
             max_retry_after: Duration::from_secs(600),
+            tls_provider: None,
+            tls_config: None,
         }
     }
 }
@@ -96,7 +112,8 @@ impl FetchConfig {
         self.extra_roots.push(der);
         self
     }
-    /// Adds a PEM file of trust anchors (read by [`crate::Fetcher::new`]).
+    /// Adds a PEM file of trust anchors (read when the fetcher is built: [`crate::fetch_once`],
+    /// [`crate::RemoteJwksBuilder::build`]).
     pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_files.push(path.into());
         self
@@ -104,6 +121,16 @@ impl FetchConfig {
     /// Sets [`FetchConfig::max_retry_after`].
     pub fn with_max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
+        self
+    }
+    /// Sets [`FetchConfig::tls_provider`].
+    pub fn with_tls_provider(mut self, provider: Arc<CryptoProvider>) -> Self {
+        self.tls_provider = Some(provider);
+        self
+    }
+    /// Sets [`FetchConfig::tls_config`].
+    pub fn with_tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(config);
         self
     }
 }

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use jwt_validate::{SourceError, SourceErrorKind};
+
 /// Why keys could not be fetched. `code()` values are stable (scripts and `jwkctl` print them):
 /// never rename one. Callers match on `code()` or on variants, never on `Display` text.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +105,13 @@ pub enum FetchError {
         /// What rustls said.
         reason: Box<str>,
     },
+    /// The TLS settings cannot be used together ([`crate::FetchConfig::tls_config`] with
+    /// extra roots, CA files or a provider), or the TLS provider offers no usable protocol
+    /// version.
+    TlsConfig {
+        /// What is wrong and how to fix it.
+        reason: Box<str>,
+    },
     /// The body is larger than the limit (counted while streaming).
     TooLarge {
         /// The limit in bytes.
@@ -137,6 +146,7 @@ impl FetchError {
             FetchError::Runtime => "no_runtime",
             FetchError::Timeout { .. } => "timeout",
             FetchError::Tls { .. } => "tls",
+            FetchError::TlsConfig { .. } => "tls_config",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::TooManyKeys { .. } => "too_many_keys",
         }
@@ -215,6 +225,7 @@ impl fmt::Display for FetchError {
                 write!(f, "{phase} timed out after {} ms", limit.as_millis())
             }
             FetchError::Tls { reason } => write!(f, "TLS failed: {reason}"),
+            FetchError::TlsConfig { reason } => write!(f, "unusable TLS settings: {reason}"),
             FetchError::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
             FetchError::TooManyKeys { count, limit } => {
                 write!(f, "JWK Set has {count} keys, limit {limit}")
@@ -224,6 +235,39 @@ impl fmt::Display for FetchError {
 }
 
 impl core::error::Error for FetchError {}
+
+/// A fetch failure as the validator sees it: its kind, its text, and the [`FetchError`] itself
+/// as the cause.
+pub(crate) fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
+    SourceError::new(source_kind(e), format!("{e} ({})", e.code()))
+        .with_retry_after(retry.or(e.retry_after()))
+        .with_source(e.clone())
+}
+
+/// Which [`SourceErrorKind`] a [`FetchError`] is.
+pub(crate) fn source_kind(e: &FetchError) -> SourceErrorKind {
+    match e {
+        FetchError::Connect { .. }
+        | FetchError::Http { .. }
+        | FetchError::Redirect { .. }
+        | FetchError::Runtime => SourceErrorKind::FetchFailed,
+        FetchError::Timeout { .. } => SourceErrorKind::Timeout,
+        FetchError::HttpStatus { .. } => SourceErrorKind::HttpStatus,
+        FetchError::RateLimited { .. } => SourceErrorKind::RateLimited,
+        FetchError::ContentType { .. }
+        | FetchError::Document { .. }
+        | FetchError::IssuerMismatch { .. }
+        | FetchError::Metadata { .. }
+        | FetchError::NoUsableKeys { .. }
+        | FetchError::TooLarge { .. }
+        | FetchError::TooManyKeys { .. } => SourceErrorKind::InvalidDocument,
+        FetchError::Tls { .. } => SourceErrorKind::Tls,
+        FetchError::CaFile { .. }
+        | FetchError::InsecureUrl { .. }
+        | FetchError::InvalidUrl { .. }
+        | FetchError::TlsConfig { .. } => SourceErrorKind::Config,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -274,6 +318,7 @@ mod tests {
                 limit: Duration::ZERO,
             },
             FetchError::Tls { reason: "".into() },
+            FetchError::TlsConfig { reason: "".into() },
             FetchError::TooLarge { limit: 1 },
             FetchError::TooManyKeys { count: 2, limit: 1 },
         ];
@@ -297,10 +342,44 @@ mod tests {
                 "no_runtime",
                 "timeout",
                 "tls",
+                "tls_config",
                 "too_large",
                 "too_many_keys"
             ]
         );
+        // Through the validator, each is one of jwt-validate's source-error kinds, with the
+        // fetch error kept as the cause.
+        let kinds: Vec<&str> = all.iter().map(|e| source_kind(e).code()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "config",
+                "fetch_failed",
+                "invalid_document",
+                "invalid_document",
+                "fetch_failed",
+                "http_status",
+                "config",
+                "config",
+                "invalid_document",
+                "invalid_document",
+                "invalid_document",
+                "rate_limited",
+                "fetch_failed",
+                "fetch_failed",
+                "timeout",
+                "tls",
+                "config",
+                "invalid_document",
+                "invalid_document"
+            ]
+        );
+        for e in &all {
+            let se = source_error(e, None);
+            let cause =
+                core::error::Error::source(&se).and_then(|c| c.downcast_ref::<FetchError>());
+            assert_eq!(cause, Some(e));
+        }
         let mut dedup = codes.clone();
         dedup.sort_unstable();
         dedup.dedup();

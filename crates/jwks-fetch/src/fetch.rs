@@ -26,7 +26,7 @@ pub const JWKS_MEDIA_TYPES: &[&str] = &["application/jwk-set+json", "application
 /// Fetches JWK Sets and discovery documents with one [`FetchConfig`]. Cheap to clone; the TLS
 /// configuration (trust anchors) is built once in [`Fetcher::new`].
 #[derive(Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     inner: Arc<Inner>,
 }
 
@@ -48,7 +48,7 @@ impl fmt::Debug for Fetcher {
 /// What to send with a JWK Set request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Conditional {
+pub(crate) struct Conditional {
     /// The `ETag` of the copy held (sent as `If-None-Match`).
     pub etag: Option<String>,
     /// The `Last-Modified` of the copy held (sent as `If-Modified-Since`).
@@ -60,7 +60,7 @@ pub struct Conditional {
 /// A JWK Set response.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum JwksResponse {
+pub(crate) enum JwksResponse {
     /// 200 with a usable document.
     Fetched(Fetched),
     /// 304: the copy held is still current; its freshness is renewed.
@@ -81,7 +81,7 @@ pub struct Fetched {
     /// `Last-Modified`, when sent.
     pub last_modified: Option<String>,
     /// What the caching headers said.
-    pub freshness: Freshness,
+    pub(crate) freshness: Freshness,
     /// The URL the document came from (after redirects).
     pub url: String,
     /// Body size in bytes.
@@ -109,9 +109,38 @@ pub struct ProviderMetadata {
 }
 
 impl Fetcher {
-    /// Builds the TLS configuration: web PKI roots (unless turned off), extra DER roots, and
-    /// the certificates of each PEM file in `ca_files`.
-    pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+    /// Builds the TLS configuration: [`FetchConfig::tls_config`] as given, or the web PKI
+    /// roots (unless turned off), extra DER roots and the certificates of each PEM file in
+    /// `ca_files`, on [`FetchConfig::tls_provider`] (default `jws_crypto::tls_provider()`).
+    pub(crate) fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+        let tls = match &cfg.tls_config {
+            Some(given) => {
+                if !cfg.extra_roots.is_empty()
+                    || !cfg.ca_files.is_empty()
+                    || cfg.tls_provider.is_some()
+                {
+                    return Err(FetchError::TlsConfig {
+                        reason: "a tls_config replaces extra roots, CA files and the TLS \
+                                 provider: put them in that configuration instead"
+                            .into(),
+                    });
+                }
+                let mut config = rustls::ClientConfig::clone(given);
+                config.alpn_protocols.clear();
+                config
+            }
+            None => Self::tls_from_roots(&cfg)?,
+        };
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                cfg,
+                tls: Arc::new(tls),
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    fn tls_from_roots(cfg: &FetchConfig) -> Result<rustls::ClientConfig, FetchError> {
         let mut roots = rustls::RootCertStore::empty();
         if cfg.web_pki_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -140,34 +169,31 @@ impl Fetcher {
                 return Err(ca_err("no CERTIFICATE block found".into()));
             }
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls_provider()))
+        let provider = cfg
+            .tls_provider
+            .clone()
+            .unwrap_or_else(jws_crypto::tls_provider);
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| FetchError::Tls {
-                reason: e.to_string().into(),
+            .map_err(|e| FetchError::TlsConfig {
+                reason: format!("the TLS provider cannot be used: {e}").into(),
             })?
             .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Fetcher {
-            inner: Arc::new(Inner {
-                cfg,
-                tls: Arc::new(tls),
-                requests: AtomicU64::new(0),
-            }),
-        })
+            .with_no_client_auth())
     }
 
     /// The configuration.
-    pub fn config(&self) -> &FetchConfig {
+    pub(crate) fn config(&self) -> &FetchConfig {
         &self.inner.cfg
     }
 
     /// HTTP requests sent so far (each redirect hop and discovery request counts).
-    pub fn requests_sent(&self) -> u64 {
+    pub(crate) fn requests_sent(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// GETs a JWK Set: checks status, media type, size and key count, and parses it.
-    pub async fn fetch_jwks(
+    pub(crate) async fn fetch_jwks(
         &self,
         url: &str,
         conditional: &Conditional,
@@ -233,7 +259,7 @@ impl Fetcher {
 
     /// OpenID Connect Discovery or RFC 8414: fetches the metadata of `issuer` and checks that
     /// its `issuer` equals the configured one exactly and that `jwks_uri` is acceptable.
-    pub async fn discover(
+    pub(crate) async fn discover(
         &self,
         issuer: &str,
         kind: DiscoveryKind,
@@ -517,7 +543,8 @@ pub async fn fetch_once(url: &str, cfg: &FetchConfig) -> Result<Fetched, FetchEr
     }
 }
 
-/// Discovers `issuer`'s metadata once with `cfg` (checks as [`Fetcher::discover`]): the
+/// Discovers `issuer`'s metadata once with `cfg` (the `issuer` must match exactly, `jwks_uri`
+/// must be https or allowed loopback http): the
 /// one-shot entry point for tools (`jwkctl verify --discovery`).
 pub async fn discover_once(
     issuer: &str,
@@ -528,7 +555,7 @@ pub async fn discover_once(
 }
 
 /// The metadata URL for `issuer`.
-pub fn discovery_url(issuer: &str, kind: DiscoveryKind) -> Result<String, FetchError> {
+pub(crate) fn discovery_url(issuer: &str, kind: DiscoveryKind) -> Result<String, FetchError> {
     let t = Target::parse(issuer)?;
     if issuer.contains('?') || issuer.contains('#') {
         return Err(FetchError::InvalidUrl {

@@ -41,10 +41,13 @@
 //! ```
 //!
 //! # Behaviour
-//! Fetching ([`Fetcher`], [`FetchConfig`]):
+//! Fetching ([`fetch_once`], [`FetchConfig`]):
 //! - HTTPS through rustls with the web PKI roots, plus trust anchors from PEM files
 //!   (`--ca-file`); plain http only for loopback hosts and only with
 //!   [`FetchConfig::allow_http_loopback`] (the resolved addresses must be loopback too).
+//! - TLS is injectable: [`FetchConfig::tls_provider`] (a FIPS or restricted rustls
+//!   `CryptoProvider`) with the trust anchors above, or a whole rustls `ClientConfig` in
+//!   [`FetchConfig::tls_config`] (platform verifier, private CA set, client certificates).
 //! - Bounds: connect timeout (2 s: DNS, TCP and TLS), one deadline over the whole request
 //!   (5 s: redirects, headers and body, so a slow drip ends there and not per read), body size
 //!   counted while streaming (512 KiB; a larger `Content-Length` fails before reading), keys
@@ -83,8 +86,10 @@
 //!   [`Stats::last_diff`] and in the [`Event`]s of [`RemoteJwks::subscribe`].
 //! - Several issuers: one [`RemoteJwks`] per issuer, each with its own cache and [`Stats`],
 //!   routed by `jwt_validate::ValidatorBuilder::route`.
-//! - Time comes from a [`Clock`]; tests use [`ManualClock`] to step through TTLs, cooldowns
-//!   and backoff without sleeping.
+//! - Time comes from `jwt-validate`'s [`Clock`](jwt_validate::Clock), the same clock a
+//!   validator and an issuer read; the background refresher sleeps on it through
+//!   [`SleepClock`]. Tests use `jwt_validate::ManualClock` (feature `test-util`) to step
+//!   through TTLs, cooldowns and backoff without sleeping.
 //!
 //! # Why a hand-driven `hyper::client::conn::http1` per request
 //! JWKS fetches are rare (minutes apart) and go to one host, so a connection pool buys nothing
@@ -99,8 +104,10 @@
 //! - `aws-lc-rs` (default): rustls and `jws-crypto` on aws-lc-rs; the TLS provider used when
 //!   both are compiled in.
 //! - `ring`: rustls and `jws-crypto` on ring. Neither is a compile error. The TLS provider is
-//!   chosen by the compiler and passed to rustls explicitly, never read from rustls's
-//!   process-wide default (which panics when ambiguous).
+//!   chosen by the compiler (`jws_crypto::tls_provider`, the one helper `jwt-issuer` uses too)
+//!   and passed to rustls explicitly, never read from rustls's process-wide default (which
+//!   panics when ambiguous).
+//! - `test-util`: [`SleepClock`] for `jwt_validate::ManualClock` (tests and demos).
 //!
 //! # Dependencies
 //! - `hyper` (client, http1), `hyper-util` (`TokioIo` only), `http`, `http-body-util`, `bytes`:
@@ -122,14 +129,12 @@ mod fetch;
 mod remote;
 mod url;
 
-pub use caching::Freshness;
-pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use clock::{Sleep, SleepClock};
 pub use config::{FetchConfig, RedirectPolicy};
 pub use diff::KeySetDiff;
 pub use error::FetchError;
 pub use fetch::{
-    discover_once, discovery_url, fetch_once, Conditional, DiscoveryKind, Fetched, Fetcher,
-    JwksResponse, ProviderMetadata, JWKS_MEDIA_TYPES,
+    discover_once, fetch_once, DiscoveryKind, Fetched, ProviderMetadata, JWKS_MEDIA_TYPES,
 };
 pub use remote::{CacheConfig, Event, Health, RemoteJwks, RemoteJwksBuilder, Stats};
 
@@ -138,13 +143,3 @@ use jwt_validate::{KeySet, KeySource};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!("jwks-fetch needs a TLS crypto provider: enable `aws-lc-rs` or `ring`");
-
-/// The rustls crypto provider: aws-lc-rs when compiled in, else ring. Chosen by the compiler,
-/// never read from rustls's process-wide default, so it cannot panic at run time.
-fn tls_provider() -> rustls::crypto::CryptoProvider {
-    #[cfg(feature = "aws-lc-rs")]
-    let p = rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    let p = rustls::crypto::ring::default_provider();
-    p
-}

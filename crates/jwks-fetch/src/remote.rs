@@ -2,252 +2,34 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use jwk_core::JwkSet;
 use jws_crypto::{KeyPolicy, Provider};
-use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError};
+use jwt_validate::{KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind};
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::clock::{Clock, SystemClock};
+mod backoff;
+mod cache_config;
+mod negative_cache;
+mod single_flight;
+mod stats;
+
+pub use cache_config::CacheConfig;
+pub use stats::{Event, Health, Stats};
+
+use backoff::later;
+use negative_cache::Negative;
+use single_flight::{wait, Flight, FlightGuard, Outcome};
+
+use crate::clock::{system_now, SleepClock};
 use crate::config::FetchConfig;
 use crate::diff::KeySetDiff;
-use crate::error::FetchError;
+use crate::error::{source_error, FetchError};
 use crate::fetch::{Conditional, DiscoveryKind, Fetcher, JwksResponse};
-
-/// How the cache behaves. Each field's default is in its doc.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct CacheConfig {
-    /// TTL when the response has no caching headers. Default 10 min.
-    pub default_ttl: Duration,
-    /// Lower clamp of the TTL (`max-age=0`, `no-cache`). Default 1 min.
-    pub min_ttl: Duration,
-    /// Upper clamp of the TTL: a key removed upstream is dropped at most this late.
-    /// Default 1 h.
-    pub max_ttl: Duration,
-    /// Refresh this long before expiry (at most half the TTL), in the background.
-    /// Default 1 min.
-    pub refresh_ahead: Duration,
-    /// How long past expiry the last good set is still served while refreshes fail.
-    /// Default 24 h.
-    pub max_staleness: Duration,
-    /// At most one unknown-`kid` refetch per this period. Default 30 s; the period starts at
-    /// the first such refetch, not at start-up, and scheduled refreshes do not count.
-    pub cooldown: Duration,
-    /// First delay after a failed fetch; doubles per failure, with jitter. Default 1 s.
-    pub backoff_initial: Duration,
-    /// Longest delay between failed fetches (`Retry-After` may ask for more, up to
-    /// [`FetchConfig::max_retry_after`]). Default 5 min.
-    pub backoff_max: Duration,
-    /// How long a `kid` that a fresh fetch did not contain stays known-absent. Default 5 min.
-    pub negative_ttl: Duration,
-    /// Most `kid`s remembered as absent (oldest forgotten first). Default 1024.
-    pub negative_capacity: usize,
-    /// Run scheduled refreshes on a background task. Default true; when false the owner calls
-    /// [`RemoteJwks::tick`].
-    pub background: bool,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            default_ttl: Duration::from_secs(600),
-            min_ttl: Duration::from_secs(60),
-            max_ttl: Duration::from_secs(3600),
-            refresh_ahead: Duration::from_secs(60),
-            max_staleness: Duration::from_secs(24 * 3600),
-            cooldown: Duration::from_secs(30),
-            backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
-            negative_ttl: Duration::from_secs(300),
-            negative_capacity: 1024,
-            background: true,
-        }
-    }
-}
-
-impl CacheConfig {
-    /// Sets the TTL used without caching headers and the clamp applied to the headers' TTL.
-    pub fn with_ttl(mut self, default: Duration, min: Duration, max: Duration) -> Self {
-        self.default_ttl = default;
-        self.min_ttl = min;
-        self.max_ttl = max;
-        self
-    }
-    /// Sets [`CacheConfig::refresh_ahead`].
-    pub fn with_refresh_ahead(mut self, d: Duration) -> Self {
-        self.refresh_ahead = d;
-        self
-    }
-    /// Sets [`CacheConfig::max_staleness`].
-    pub fn with_max_staleness(mut self, d: Duration) -> Self {
-        self.max_staleness = d;
-        self
-    }
-    /// Sets [`CacheConfig::cooldown`].
-    pub fn with_cooldown(mut self, d: Duration) -> Self {
-        self.cooldown = d;
-        self
-    }
-    /// Sets [`CacheConfig::backoff_initial`] and [`CacheConfig::backoff_max`].
-    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.backoff_initial = initial;
-        self.backoff_max = max;
-        self
-    }
-    /// Sets [`CacheConfig::negative_ttl`] and [`CacheConfig::negative_capacity`].
-    pub fn with_negative_cache(mut self, ttl: Duration, capacity: usize) -> Self {
-        self.negative_ttl = ttl;
-        self.negative_capacity = capacity;
-        self
-    }
-    /// Sets [`CacheConfig::background`].
-    pub fn with_background(mut self, on: bool) -> Self {
-        self.background = on;
-        self
-    }
-}
-
-/// How usable a source's keys are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Health {
-    /// Keys within their TTL.
-    Fresh,
-    /// Keys past their TTL but within the max staleness (refreshes failing).
-    Stale,
-    /// No usable keys: never loaded, or staler than allowed.
-    Unavailable,
-}
-
-impl Health {
-    /// `fresh`, `stale` or `unavailable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Fresh => "fresh",
-            Health::Stale => "stale",
-            Health::Unavailable => "unavailable",
-        }
-    }
-}
-
-/// Counters and state of one source, for health endpoints and `jwkctl jwks watch`.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// The configured JWKS URL or issuer.
-    pub source: String,
-    /// The JWKS URL in use (after discovery).
-    pub jwks_uri: Option<String>,
-    /// HTTP requests sent (discovery and redirect hops included).
-    pub requests: u64,
-    /// Fetch attempts (each may be several requests).
-    pub fetches: u64,
-    /// Attempts that returned a document (200).
-    pub updates: u64,
-    /// Attempts answered with 304 Not Modified.
-    pub not_modified: u64,
-    /// Attempts that failed.
-    pub failures: u64,
-    /// Failures since the last success.
-    pub consecutive_failures: u32,
-    /// Refetches for an unknown `kid` (or a token without one).
-    pub forced_refreshes: u64,
-    /// Unknown `kid`s answered from the cache because of the cooldown.
-    pub cooldown_skips: u64,
-    /// Unknown `kid`s answered from the negative cache.
-    pub negative_hits: u64,
-    /// Keys held: the JWKs of the document that parsed as usable (`JwkSet::keys`).
-    pub key_count: usize,
-    /// When the last attempt succeeded (200 or 304).
-    pub last_success: Option<SystemTime>,
-    /// The last failure, if the last attempt failed or ever did.
-    pub last_error: Option<FetchError>,
-    /// When it happened.
-    pub last_error_at: Option<SystemTime>,
-    /// How far past expiry the held keys are (zero while fresh); `None` with nothing held.
-    pub staleness: Option<Duration>,
-    /// Time left before the held keys expire (zero once expired).
-    pub expires_in: Option<Duration>,
-    /// Time before the next attempt is allowed after failures.
-    pub retry_in: Option<Duration>,
-    /// Summary.
-    pub health: Health,
-    /// The last non-empty change of the key set.
-    pub last_diff: Option<KeySetDiff>,
-}
-
-impl fmt::Display for Stats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "health={} keys={} requests={} fetches={} updates={} not_modified={} failures={} \
-             consecutive_failures={} forced={} cooldown_skips={}",
-            self.health.as_str(),
-            self.key_count,
-            self.requests,
-            self.fetches,
-            self.updates,
-            self.not_modified,
-            self.failures,
-            self.consecutive_failures,
-            self.forced_refreshes,
-            self.cooldown_skips,
-        )?;
-        if let Some(s) = self.staleness {
-            write!(f, " staleness_s={}", s.as_secs())?;
-        }
-        if let Some(e) = &self.last_error {
-            write!(f, " last_error={}", e.code())?;
-        }
-        Ok(())
-    }
-}
-
-/// What a source reports after each fetch attempt ([`RemoteJwks::subscribe`]).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Event {
-    /// A new document was accepted; `diff` may be empty.
-    Updated {
-        /// What changed.
-        diff: KeySetDiff,
-        /// Stats after the update.
-        stats: Box<Stats>,
-    },
-    /// 304: the keys held were confirmed and their freshness renewed.
-    NotModified {
-        /// Stats after.
-        stats: Box<Stats>,
-    },
-    /// The attempt failed; the keys held (if any) are kept.
-    Failed {
-        /// Why.
-        error: FetchError,
-        /// Stats after.
-        stats: Box<Stats>,
-    },
-}
-
-impl fmt::Display for Event {
-    /// One line, for `jwkctl jwks watch`: `updated added [..] removed [..] changed [..] | stats`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Event::Updated { diff, stats } if diff.is_empty() => {
-                write!(f, "unchanged | {stats}")
-            }
-            Event::Updated { diff, stats } => write!(f, "updated {diff} | {stats}"),
-            Event::NotModified { stats } => write!(f, "not-modified | {stats}"),
-            Event::Failed { error, stats } => {
-                write!(f, "failed {}: {error} | {stats}", error.code())
-            }
-        }
-    }
-}
+use jwt_validate::SystemClock;
 
 /// A remote JWK Set behind a cache; implements [`KeySource`] for `jwt-validate`.
 ///
@@ -265,7 +47,7 @@ pub struct RemoteJwksBuilder {
     location: Location,
     fetch: FetchConfig,
     cache: CacheConfig,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     provider: Option<&'static Provider>,
     key_policy: KeyPolicy,
     runtime: Option<tokio::runtime::Handle>,
@@ -282,9 +64,11 @@ impl RemoteJwksBuilder {
         self.cache = cfg;
         self
     }
-    /// The clock. Default [`SystemClock`].
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    /// The clock: `jwt-validate`'s [`jwt_validate::Clock`] plus sleeping ([`SleepClock`]).
+    /// Pass an `Arc` to share one clock with a validator or an issuer. Default
+    /// [`SystemClock`].
+    pub fn clock(mut self, clock: impl SleepClock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
     /// The crypto backend keys are imported with. Default [`jws_crypto::default_provider`].
@@ -324,7 +108,7 @@ impl RemoteJwksBuilder {
         }
         let mut seed = core::hash::BuildHasher::hash_one(
             &std::collections::hash_map::RandomState::new(),
-            self.clock.system_now(),
+            system_now(&*self.clock),
         );
         seed |= 1;
         let inner = Arc::new(Inner {
@@ -378,7 +162,7 @@ impl RemoteJwks {
         // The hot path: one `ArcSwap` load and one reference count, as `StaticKeys` has.
         let guard = self.inner.current.load();
         let loaded = guard.as_ref()?;
-        if self.inner.clock.now() > loaded.unusable_after {
+        if self.inner.clock.monotonic() > loaded.unusable_after {
             return None;
         }
         Some(loaded.keys.clone())
@@ -417,7 +201,7 @@ impl RemoteJwks {
     /// nothing was due.
     pub async fn tick(&self) -> Option<Result<(), FetchError>> {
         let due = self.inner.next_due()?;
-        if self.inner.clock.now() < due {
+        if self.inner.clock.monotonic() < due {
             return None;
         }
         Some(self.inner.clone().fetch(Kind::Scheduled).await)
@@ -426,7 +210,7 @@ impl RemoteJwks {
     /// Time until the next scheduled refresh (zero when due); `None` while a fetch runs.
     pub fn next_refresh_in(&self) -> Option<Duration> {
         let due = self.inner.next_due()?;
-        Some(due.saturating_duration_since(self.inner.clock.now()))
+        Some(due.saturating_duration_since(self.inner.clock.monotonic()))
     }
 
     /// Counters and state.
@@ -508,13 +292,6 @@ struct Loaded {
     unusable_after: Instant,
 }
 
-type Outcome = Option<Result<(), FetchError>>;
-
-struct Flight {
-    kind: Kind,
-    rx: watch::Receiver<Outcome>,
-}
-
 #[derive(Default)]
 struct Counters {
     fetches: u64,
@@ -544,59 +321,6 @@ struct State {
     rng: u64,
 }
 
-/// Bounded set of `kid`s known to be absent, each until a deadline.
-#[derive(Default)]
-struct Negative {
-    until: HashMap<String, Instant>,
-    order: VecDeque<String>,
-}
-
-impl Negative {
-    fn contains(&mut self, kid: &str, now: Instant) -> bool {
-        match self.until.get(kid) {
-            Some(t) if *t > now => true,
-            Some(_) => {
-                self.until.remove(kid);
-                false
-            }
-            None => false,
-        }
-    }
-
-    fn insert(&mut self, kid: &str, until: Instant, capacity: usize) {
-        if capacity == 0 {
-            return;
-        }
-        if self.until.insert(kid.to_owned(), until).is_none() {
-            self.order.push_back(kid.to_owned());
-        }
-        while self.until.len() > capacity {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.until.remove(&old);
-                }
-                None => break,
-            }
-        }
-        // Drop queue entries whose kid was already removed (expired), keeping both bounded.
-        if self.order.len() > capacity.saturating_mul(2) {
-            let until = &self.until;
-            self.order.retain(|k| until.contains_key(k));
-        }
-    }
-
-    fn remove_all(&mut self, kids: &[String]) {
-        for k in kids {
-            self.until.remove(k);
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.until.len()
-    }
-}
-
 struct Inner {
     name: String,
     location: Location,
@@ -604,7 +328,7 @@ struct Inner {
     provider: &'static Provider,
     key_policy: KeyPolicy,
     cfg: CacheConfig,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     runtime: tokio::runtime::Handle,
     current: ArcSwapOption<Loaded>,
     state: Mutex<State>,
@@ -631,14 +355,14 @@ impl Inner {
     fn usable(&self) -> Option<Arc<Loaded>> {
         let guard = self.current.load();
         let loaded = guard.as_ref()?;
-        if self.clock.now() > loaded.unusable_after {
+        if self.clock.monotonic() > loaded.unusable_after {
             return None;
         }
         Some(loaded.clone())
     }
 
     fn health(&self) -> Health {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         match self.current.load().as_ref() {
             Some(l) if now <= l.expires_at => Health::Fresh,
             Some(l) if now <= l.unusable_after => Health::Stale,
@@ -651,7 +375,7 @@ impl Inner {
         if st.flight.is_some() {
             return None;
         }
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         let base = match self.current.load().as_ref() {
             Some(l) => l.refresh_at,
             None => now,
@@ -678,7 +402,7 @@ impl Inner {
             }
             let rx = {
                 let mut st = self.lock();
-                let now = self.clock.now();
+                let now = self.clock.monotonic();
                 match &st.flight {
                     Some(f) => {
                         joined_other = f.kind == Kind::Scheduled;
@@ -732,20 +456,20 @@ impl Inner {
                 Some(l) => {
                     if let Some(k) = kid {
                         if !l.keys.contains_kid(k) {
-                            let until = later(self.clock.now(), self.cfg.negative_ttl);
+                            let until = later(self.clock.monotonic(), self.cfg.negative_ttl);
                             let mut st = self.lock();
                             st.negative.insert(k, until, self.cfg.negative_capacity);
                         }
                     }
                     Ok(l.keys.clone())
                 }
-                None => Err(SourceError::new("no keys held")),
+                None => Err(SourceError::new(SourceErrorKind::NotLoaded, "no keys held")),
             },
             Err(e) => {
                 let st = self.lock();
                 let retry = st
                     .retry_at
-                    .map(|r| r.saturating_duration_since(self.clock.now()));
+                    .map(|r| r.saturating_duration_since(self.clock.monotonic()));
                 Err(source_error(&e, retry))
             }
         }
@@ -756,7 +480,7 @@ impl Inner {
             Some(l) => Ok(l.keys.clone()),
             None => Err(match &st.last_error {
                 Some(e) => source_error(e, None),
-                None => SourceError::new("no keys held"),
+                None => SourceError::new(SourceErrorKind::NotLoaded, "no keys held"),
             }),
         }
     }
@@ -830,8 +554,8 @@ impl Inner {
         kind: Kind,
         result: Result<JwksResponse, FetchError>,
     ) -> Result<(), FetchError> {
-        let now = self.clock.now();
-        let sys = self.clock.system_now();
+        let now = self.clock.monotonic();
+        let sys = system_now(&*self.clock);
         let old = self.current.load_full();
         let result = result.and_then(|resp| match resp {
             JwksResponse::Fetched(f) => {
@@ -990,31 +714,18 @@ impl Inner {
         }
     }
 
-    /// Exponential backoff with "equal jitter": a delay in [d/2, d].
+    /// The delay before the next attempt after a failure ([`backoff::delay`]).
     fn backoff(&self, st: &mut State) -> Duration {
-        let exp = st.consecutive_failures.saturating_sub(1).min(30);
-        let d = self
-            .cfg
-            .backoff_initial
-            .saturating_mul(1u32 << exp)
-            .min(self.cfg.backoff_max);
-        // xorshift64
-        let mut x = st.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        st.rng = x;
-        let half = d / 2;
-        let nanos = half.as_nanos().min(u128::from(u64::MAX)) as u64;
-        let jitter = match nanos.checked_add(1) {
-            Some(span) => x % span,
-            None => x,
-        };
-        half.saturating_add(Duration::from_nanos(jitter))
+        backoff::delay(
+            st.consecutive_failures,
+            self.cfg.backoff_initial,
+            self.cfg.backoff_max,
+            &mut st.rng,
+        )
     }
 
     fn stats_locked(&self, st: &State) -> Stats {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         let current = self.current.load();
         let loaded = current.as_ref();
         Stats {
@@ -1048,66 +759,26 @@ enum EventKind {
     Failed(FetchError),
 }
 
-/// Clears the flight when the fetch task ends, however it ends (a runtime shutting down
-/// drops it), so waiters never hang on a flight that will not land.
-struct FlightGuard {
-    inner: Arc<Inner>,
-    tx: watch::Sender<Outcome>,
-}
-
-impl FlightGuard {
-    fn finish(self, outcome: Result<(), FetchError>) {
-        self.inner.lock().flight = None;
-        self.tx.send_replace(Some(outcome));
-        self.inner.wake.notify_one();
-    }
-}
-
-impl Drop for FlightGuard {
-    fn drop(&mut self) {
-        if self.tx.borrow().is_none() {
-            let mut st = self.inner.lock();
-            st.flight = None;
-        }
-    }
-}
-
-/// `t + d`, saturating at about a century (a configured `Duration::MAX` means "never").
-fn later(t: Instant, d: Duration) -> Instant {
-    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
-    t.checked_add(d.min(CENTURY))
-        .or_else(|| t.checked_add(Duration::from_secs(86_400)))
-        .unwrap_or(t)
-}
-
-async fn wait(mut rx: watch::Receiver<Outcome>) -> Result<(), FetchError> {
-    match rx.wait_for(Option::is_some).await {
-        Ok(v) => v.clone().unwrap_or(Err(FetchError::Runtime)),
-        Err(_) => Err(FetchError::Runtime),
-    }
-}
-
+/// The source is backing off after failures: `backoff`, with the last failure as the cause.
 fn unavailable(st: &State, retry_in: Duration) -> SourceError {
-    match &st.last_error {
-        Some(e) => source_error(e, Some(retry_in)),
-        None => SourceError {
-            message: "JWKS fetch backing off".into(),
-            retry_after: Some(retry_in),
+    let err = SourceError::new(
+        SourceErrorKind::Backoff,
+        match &st.last_error {
+            Some(e) => format!("JWKS fetch backing off after: {e} ({})", e.code()),
+            None => "JWKS fetch backing off".into(),
         },
-    }
-}
-
-fn source_error(e: &FetchError, retry: Option<Duration>) -> SourceError {
-    SourceError {
-        message: format!("{} ({})", e, e.code()),
-        retry_after: retry.or(e.retry_after()),
+    )
+    .with_retry_after(Some(retry_in));
+    match &st.last_error {
+        Some(e) => err.with_source(e.clone()),
+        None => err,
     }
 }
 
 async fn background(
     weak: Weak<Inner>,
     wake: Arc<Notify>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn SleepClock>,
     stop: Arc<Notify>,
 ) {
     loop {
@@ -1128,27 +799,8 @@ async fn background(
         let Some(due) = inner.next_due() else {
             continue;
         };
-        if inner.clock.now() >= due {
+        if inner.clock.monotonic() >= due {
             let _ = inner.fetch(Kind::Scheduled).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn negative_cache_is_bounded_and_expires() {
-        let mut n = Negative::default();
-        let t0 = Instant::now();
-        for i in 0..10_000 {
-            n.insert(&format!("k{i}"), t0 + Duration::from_secs(10), 100);
-        }
-        assert_eq!(n.len(), 100);
-        assert!(n.order.len() <= 200);
-        assert!(n.contains("k9999", t0));
-        assert!(!n.contains("k0", t0));
-        assert!(!n.contains("k9999", t0 + Duration::from_secs(11)));
     }
 }

@@ -19,6 +19,13 @@ fn events(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<Event> {
     out
 }
 
+/// The code of the [`jwks_fetch::FetchError`] a source error carries as its cause.
+fn cause_code(e: &jwt_validate::SourceError) -> Option<&'static str> {
+    std::error::Error::source(e)
+        .and_then(|c| c.downcast_ref::<jwks_fetch::FetchError>())
+        .map(jwks_fetch::FetchError::code)
+}
+
 fn fixed(doc: String) -> Handler {
     handler(move |_, _| json(doc.clone()))
 }
@@ -78,7 +85,10 @@ async fn cold_start_while_the_provider_is_down() {
     assert_eq!(server.hits(), 1);
     match v.validate_async(&token).await {
         Err(Error::JwksUnavailable(e)) => {
-            assert!(e.retry_after.is_some_and(|d| d <= secs(1)));
+            assert!(e.retry_after().is_some_and(|d| d <= secs(1)));
+            // Backing off, and why: the fetch error is the cause.
+            assert_eq!(e.code(), "backoff");
+            assert_eq!(cause_code(&e), Some("http_status"));
         }
         other => panic!("{other:?}"),
     }
@@ -108,7 +118,10 @@ async fn cold_start_while_the_provider_is_down() {
     let src = source(&format!("http://127.0.0.1:{port}/jwks"), &clock);
     let v = validator(&src);
     match v.validate_async(&token).await {
-        Err(Error::JwksUnavailable(_)) => {}
+        Err(Error::JwksUnavailable(e)) => {
+            assert_eq!(e.code(), "fetch_failed");
+            assert_eq!(cause_code(&e), Some("connect_failed"));
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(
@@ -176,7 +189,11 @@ async fn retry_after_on_429_and_503_is_honoured_and_clamped() {
     let v = validator(&src);
     let token = k1.token();
     match v.validate_async(&token).await {
-        Err(Error::JwksUnavailable(e)) => assert_eq!(e.retry_after, Some(secs(120))),
+        Err(Error::JwksUnavailable(e)) => {
+            assert_eq!(e.retry_after(), Some(secs(120)));
+            assert_eq!(e.code(), "rate_limited");
+            assert_eq!(cause_code(&e), Some("rate_limited"));
+        }
         other => panic!("{other:?}"),
     }
     server.set(fixed(jwks(&[&k1])));
@@ -814,8 +831,8 @@ async fn every_fault_on_cold_start_is_jwks_unavailable() {
         let src = source_with(&server.url("/jwks"), &clock, cache(), fetch.clone());
         let v = validator(&src);
         match v.validate_async(&token).await {
-            // The code is asserted below, from the source's stats.
-            Err(Error::JwksUnavailable(_)) => {}
+            // The fetch error travels as the cause; the stats say the same below.
+            Err(Error::JwksUnavailable(e)) => assert_eq!(cause_code(&e), Some(want), "{want}"),
             other => panic!("{want}: {other:?}"),
         }
         assert_eq!(check(&v, &token).await, "jwks_unavailable", "{want}");

@@ -1,11 +1,11 @@
 //! One fetch at a time: TLS, limits, media types, documents, redirects, status codes,
 //! conditional requests, discovery. Each asserts the outcome and the requests the server got.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwks_fetch::{
-    fetch_once, Conditional, DiscoveryKind, FetchConfig, FetchError, Fetcher, JwksResponse,
-    RedirectPolicy,
+    discover_once, fetch_once, DiscoveryKind, FetchConfig, FetchError, RedirectPolicy,
 };
 
 use crate::support::*;
@@ -60,10 +60,68 @@ async fn tls_with_test_ca_from_pem_file() {
     let empty = dir.join("empty.pem");
     std::fs::write(&empty, "nothing here").unwrap();
     let bad = FetchConfig::default().with_ca_file(&empty);
-    assert_eq!(code(Fetcher::new(bad)), "ca_file");
+    assert_eq!(
+        code(fetch_once(&server.url("/jwks"), &bad).await),
+        "ca_file"
+    );
     let missing = FetchConfig::default().with_ca_file(dir.join("missing.pem"));
-    assert_eq!(code(Fetcher::new(missing)), "ca_file");
+    assert_eq!(
+        code(fetch_once(&server.url("/jwks"), &missing).await),
+        "ca_file"
+    );
+    assert_eq!(server.hits(), 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tls_client_config_and_crypto_provider_are_injectable() {
+    let pki = Pki::new();
+    let key = TestKey::new("k1");
+    let doc = jwks(&[&key]);
+    let server = Server::tls(
+        pki.server(&["localhost"], false),
+        handler(move |_, _| json(doc.clone())),
+    )
+    .await;
+    let url = server.url("/jwks");
+    let provider = || rustls::crypto::aws_lc_rs::default_provider();
+
+    // A whole client configuration (here: a private CA set), with the web PKI roots still on
+    // by default: the given configuration replaces them.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der.clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let cfg = FetchConfig::default().with_tls_config(Arc::new(client));
+    let fetched = fetch_once(&url, &cfg).await.unwrap();
+    assert_eq!(fetched.jwks.keys[0].kid.as_deref(), Some("k1"));
+    assert_eq!(server.hits(), 1);
+    // Combined with roots, CA files or a provider it is refused, before any request.
+    for mixed in [
+        cfg.clone().with_root(pki.ca_der.clone()),
+        cfg.clone().with_ca_file("ca.pem"),
+        cfg.clone().with_tls_provider(Arc::new(provider())),
+    ] {
+        assert_eq!(code(fetch_once(&url, &mixed).await), "tls_config");
+    }
+
+    // A crypto provider (a FIPS build, fewer suites) with the usual trust anchors: used.
+    let mut tls13_only = provider();
+    tls13_only
+        .cipher_suites
+        .retain(|s| s.version() == &rustls::version::TLS13);
+    let cfg = pki.fetch_config().with_tls_provider(Arc::new(tls13_only));
+    assert!(fetch_once(&url, &cfg).await.is_ok());
+    assert_eq!(server.hits(), 2);
+    // One that offers no suite at all cannot be used: refused as a setting, no request sent.
+    let mut empty = provider();
+    empty.cipher_suites.clear();
+    let cfg = pki.fetch_config().with_tls_provider(Arc::new(empty));
+    assert_eq!(code(fetch_once(&url, &cfg).await), "tls_config");
+    assert_eq!(server.hits(), 2);
 }
 
 #[tokio::test]
@@ -447,41 +505,31 @@ async fn conditional_request_and_304() {
         }
     }))
     .await;
-    let fetcher = Fetcher::new(http_config()).unwrap();
-    let url = server.url("/jwks");
-    let first = match fetcher
-        .fetch_jwks(&url, &Conditional::default())
-        .await
-        .unwrap()
-    {
-        JwksResponse::Fetched(f) => f,
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(first.etag.as_deref(), Some("\"v1\""));
-    assert_eq!(
-        first.freshness,
-        jwks_fetch::Freshness::Lifetime(Duration::from_secs(300))
-    );
-    let mut cond = Conditional::default();
-    cond.etag = first.etag.clone();
-    cond.last_modified = first.last_modified.clone();
-    cond.no_cache = true;
-    let second = fetcher.fetch_jwks(&url, &cond).await.unwrap();
-    assert_eq!(
-        second,
-        JwksResponse::NotModified {
-            freshness: jwks_fetch::Freshness::Lifetime(Duration::from_secs(900))
-        }
-    );
+    // Through the cache: the first fetch keeps the validators, an operator's refresh sends
+    // them back with `no-cache`, and the 304 renews the keys with its own lifetime.
+    let clock = clock();
+    let src = source(&server.url("/jwks"), &clock);
+    src.load().await.unwrap();
+    assert_eq!(src.stats().expires_in, Some(Duration::from_secs(300)));
+    let mut events = src.subscribe();
+    src.refresh_now().await.unwrap();
+    assert!(matches!(
+        events.try_recv().unwrap(),
+        jwks_fetch::Event::NotModified { .. }
+    ));
+    let stats = src.stats();
+    assert_eq!((stats.updates, stats.not_modified), (1, 1));
+    assert_eq!(stats.expires_in, Some(Duration::from_secs(900)));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("if-none-match"), None);
     assert_eq!(reqs[1].header("if-none-match"), Some("\"v1\""));
     assert_eq!(
         reqs[1].header("if-modified-since"),
         Some("Tue, 14 Nov 2023 22:13:20 GMT")
     );
     assert_eq!(reqs[1].header("cache-control"), Some("no-cache"));
-    assert_eq!(fetcher.requests_sent(), 2);
+    assert_eq!(stats.requests, 2);
 }
 
 #[tokio::test]
@@ -515,22 +563,19 @@ async fn discovery_openid_and_rfc8414() {
         }
     }))
     .await;
-    let fetcher = Fetcher::new(http_config()).unwrap();
+    let cfg = http_config();
+    let discover = |issuer: String, kind| {
+        let cfg = cfg.clone();
+        async move { discover_once(&issuer, kind, &cfg).await }
+    };
     let base = server.url("");
-    let meta = fetcher
-        .discover(&base, DiscoveryKind::OpenId)
-        .await
-        .unwrap();
+    let meta = discover(base.clone(), DiscoveryKind::OpenId).await.unwrap();
     assert_eq!(meta.jwks_uri, format!("{base}/keys"));
-    let meta = fetcher
-        .discover(&format!("{base}/tenant"), DiscoveryKind::OAuth)
+    let meta = discover(format!("{base}/tenant"), DiscoveryKind::OAuth)
         .await
         .unwrap();
     assert_eq!(meta.jwks_uri, format!("{base}/tenant/keys"));
-    match fetcher
-        .discover(&format!("{base}/wrong"), DiscoveryKind::OpenId)
-        .await
-    {
+    match discover(format!("{base}/wrong"), DiscoveryKind::OpenId).await {
         Err(FetchError::IssuerMismatch { expected, found }) => {
             assert_eq!(&*expected, format!("{base}/wrong"));
             assert_eq!(&*found, format!("{base}/evil"));
@@ -538,32 +583,19 @@ async fn discovery_openid_and_rfc8414() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        code(
-            fetcher
-                .discover(&format!("{base}/insecure"), DiscoveryKind::OpenId)
-                .await
-        ),
+        code(discover(format!("{base}/insecure"), DiscoveryKind::OpenId).await),
         "insecure_url"
     );
     assert_eq!(
-        code(
-            fetcher
-                .discover(&format!("{base}/nojwks"), DiscoveryKind::OpenId)
-                .await
-        ),
+        code(discover(format!("{base}/nojwks"), DiscoveryKind::OpenId).await),
         "bad_metadata"
     );
     // A trailing slash is a different issuer: exact match.
     assert_eq!(
-        code(
-            fetcher
-                .discover(&format!("{base}/"), DiscoveryKind::OpenId)
-                .await
-        ),
+        code(discover(format!("{base}/"), DiscoveryKind::OpenId).await),
         "issuer_mismatch"
     );
     assert_eq!(server.hits(), 6);
-    assert_eq!(fetcher.requests_sent(), 6);
 }
 
 #[tokio::test]

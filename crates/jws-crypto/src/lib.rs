@@ -77,6 +77,8 @@
 //! - `ring`: `ring::PROVIDER` (no P-521).
 //! - `sign`: the `Signer` trait, `Provider::signer_from_pkcs8_der` / `_pem`,
 //!   `Provider::hmac_signer`, `Provider::generate` (RSA and ML-DSA on aws-lc-rs only).
+//! - `tls`: `tls_provider()`, the rustls `CryptoProvider` on the same backend choice as
+//!   [`default_provider`] (what `jwks-fetch` and `jwt-issuer` use by default).
 //!
 //! Both backends may be enabled at once; at least one is required (a compile error says so).
 //!
@@ -84,6 +86,8 @@
 //! - `jwk-core`: the `Jwk` and `Algorithm` types keys are imported from.
 //! - `aws-lc-rs`, `ring` (optional): the cryptography. No OpenSSL.
 //! - `rustls-pki-types` (with `sign`): PEM parsing of PKCS#8 private keys.
+//! - `rustls` (with `tls`): only its `CryptoProvider` type and the backends' providers, so
+//!   the TLS backend is chosen here with the signature backend.
 #![forbid(unsafe_code)]
 
 extern crate alloc;
@@ -116,6 +120,19 @@ pub static ALL: &[&Provider] = &[
     #[cfg(feature = "ring")]
     &ring::PROVIDER,
 ];
+
+/// The rustls crypto provider on the backend [`default_provider`] uses (aws-lc-rs when
+/// compiled in, else ring). Chosen by the compiler, never read from rustls's process-wide
+/// default (which panics when both are compiled in), so it cannot fail at run time. The one
+/// place `jwks-fetch` and `jwt-issuer` get their default TLS provider from.
+#[cfg(feature = "tls")]
+pub fn tls_provider() -> alloc::sync::Arc<rustls::crypto::CryptoProvider> {
+    #[cfg(feature = "aws-lc-rs")]
+    let p = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(not(feature = "aws-lc-rs"), feature = "ring"))]
+    let p = rustls::crypto::ring::default_provider();
+    alloc::sync::Arc::new(p)
+}
 
 /// aws-lc-rs when compiled in, else ring: chosen by the compiler, so it cannot fail at run time.
 pub fn default_provider() -> &'static Provider {

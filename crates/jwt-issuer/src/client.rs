@@ -158,7 +158,9 @@ impl LoopbackClient {
 }
 
 /// Encodes pairs as `application/x-www-form-urlencoded` (every byte but unreserved ones
-/// percent-encoded).
+/// percent-encoded). Public only with the `test-util` feature (tests build token requests
+/// with it); [`LoopbackClient::post_form`] uses it.
+#[cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (i, (n, v)) in pairs.iter().enumerate() {

@@ -14,14 +14,15 @@ use jws_crypto::{Provider, Signer};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, SystemClock};
+use crate::dirlock::{DirLock, LOCK_FILE};
 use crate::error::Error;
 use crate::schedule::{KeyState, Schedule};
 
 /// Largest key file read (an RSA 4096 PKCS#8 PEM is about 3.3 KB).
 const MAX_KEY_FILE: u64 = 64 * 1024;
-/// A rotation lock older than this is taken to be left over by a crashed instance.
-const STALE_LOCK: Duration = Duration::from_secs(120);
-const LOCK_FILE: &str = ".rotate.lock";
+/// Longest wait for another instance's rotation before a scheduled rotation is skipped (it is
+/// retried at the next maintenance).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The kind of key material in one file. One RSA key serves every configured RSA algorithm
 /// (published once per algorithm, as the guide's JWKS does). An ML-DSA key serves exactly its
@@ -205,8 +206,8 @@ impl KeyManagerBuilder {
     }
 
     /// Where "now" comes from. Default: the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -282,7 +283,8 @@ impl KeyManagerBuilder {
 /// Signing keys with rollover, persisted in a key directory. Cheap to clone (shared state).
 ///
 /// Several instances may share one directory (behind a load balancer): each loads every key
-/// file, rotations take a lock file in the directory, and the JWKS document is a function of
+/// file, rotations take an advisory lock on `.rotate.lock` in the directory and decide again
+/// under it (one new key per rotation however many instances), and the JWKS document is a function of
 /// the files and the time, so every instance publishes the same set (and the same `ETag`).
 #[derive(Debug, Clone)]
 pub struct KeyManager {
@@ -664,7 +666,14 @@ impl KeyManager {
     /// lock (another instance may have just rotated); on demand: always.
     fn create_key(&self, kind: KeyKind, now: i64, scheduled: bool) -> Result<(), Error> {
         let dir = &self.inner.dir;
-        let Some(_lock) = DirLock::acquire(dir)? else {
+        // Scheduled: wait for an instance that is rotating now, then decide again with its
+        // key in view. On demand: refuse at once rather than block the caller.
+        let lock = if scheduled {
+            DirLock::acquire_within(dir, LOCK_WAIT)?
+        } else {
+            DirLock::try_acquire(dir)?
+        };
+        let Some(_lock) = lock else {
             if !scheduled {
                 return Err(Error::key_dir(
                     &dir.join(LOCK_FILE),
@@ -848,46 +857,6 @@ pub(crate) fn write_new_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::key_dir(&dir.join(name), e)),
-    }
-}
-
-/// The directory's rotation lock, released on drop.
-struct DirLock {
-    path: PathBuf,
-}
-
-impl DirLock {
-    /// `None` when another live instance holds it.
-    fn acquire(dir: &Path) -> Result<Option<DirLock>, Error> {
-        let path = dir.join(LOCK_FILE);
-        for _ in 0..2 {
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(_) => return Ok(Some(DirLock { path })),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age > STALE_LOCK);
-                    if !stale {
-                        return Ok(None);
-                    }
-                    let _ = fs::remove_file(&path);
-                }
-                Err(e) => return Err(Error::key_dir(&path, e)),
-            }
-        }
-        Ok(None)
-    }
-}
-
-impl Drop for DirLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
     }
 }
 

@@ -42,7 +42,7 @@
 //!   tokens with it); one RSA key serves every configured RSA algorithm and is published once per
 //!   algorithm (`<thumbprint>_RS256`, `<thumbprint>_PS256`, as the Asgardeo guide's JWKS does).
 //!   Keys live as PKCS#8 PEM files (`<kind>-<created>.pem`, mode 0600) in a key directory:
-//!   a restart keeps them, several instances share them (rotations take a lock file; the
+//!   a restart keeps them, several instances share them (rotations take an advisory lock; the
 //!   document, and its `ETag`, depend only on the files and the time). Corrupt, foreign or
 //!   group-readable files are reported ([`KeyManager::problems`]) and left in place. As ssh
 //!   does for `~/.ssh`, [`KeyManagerBuilder::open`] refuses (`key_dir`) a directory or key
@@ -74,6 +74,13 @@
 //!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`].
 //! - [`LoopbackClient`]: a minimal HTTP/1.1 client for `jwkctl demo`, the load run and tests.
 //!
+//! # Several instances
+//! Instances behind one load balancer share a key directory (rotations under an advisory lock
+//! create one key however many instances reach the boundary; every instance publishes the
+//! same set and `ETag`) and, with the `redis` feature, a `RedisReplayStore` (a `jti`
+//! accepted at one instance is a replay at every other; Redis down is 503, never a token).
+//! Each instance keeps its own cache of the trusted issuers' keys.
+//!
 //! # Load
 //! `cargo run --release -p jwkctl -- load --seconds 10` (what `cargo xtask load` runs) starts
 //! an identity provider and the token service on loopback, mints assertions up front, drives
@@ -89,6 +96,11 @@
 //! - `ring`: signing and TLS on ring; RSA keys cannot be generated (configure ES256 / EdDSA, or
 //!   place RSA PKCS#8 files in the key directory); no ML-DSA (configuring it is
 //!   `invalid_config`).
+//! - `redis`: `RedisReplayStore`, the replay store several instances share
+//!   (`SET key 1 NX PXAT t`, or a quota script by `EVALSHA`: one round trip per assertion,
+//!   fail closed).
+//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos),
+//!   and `form_encode` (tests build token requests with it).
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
@@ -105,6 +117,8 @@
 //!   (its `password-hash` output comparison); a well-kept RustCrypto crate, not hand-written.
 //! - `rustix` (Unix): the effective uid and `open` with `O_NOFOLLOW` for the key directory
 //!   trust checks, without `unsafe` code.
+//! - `redis` (optional, feature `redis`): the Redis client and its reconnecting async
+//!   `ConnectionManager` (tokio, rustls for `rediss://`), for the shared replay store.
 #![forbid(unsafe_code)]
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
@@ -113,9 +127,12 @@ compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`"
 mod client;
 mod clients;
 mod clock;
+mod dirlock;
 mod error;
 mod keys;
 mod oauth;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod replay;
 mod schedule;
 mod server;
@@ -123,24 +140,28 @@ mod token;
 mod trust;
 mod x5c;
 
-pub use client::{form_encode, ClientError, LoopbackClient, Reply};
+#[cfg(feature = "test-util")]
+pub use client::form_encode;
+pub use client::{ClientError, LoopbackClient, Reply};
 pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
 pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisReplayStore, RedisReplayStoreBuilder};
 pub use replay::{
-    AssertionKind, MemoryReplayStore, ReplayEntry, ReplayFuture, ReplayStore, ReplayStoreError,
-    Seen,
+    AssertionKind, HealthFuture, MemoryReplayStore, ReplayEntry, ReplayFuture, ReplayStore,
+    ReplayStoreError, Seen,
 };
 pub use schedule::{KeyState, Schedule};
 pub use server::{
     Listener, RunningServer, ServerOptions, TlsFiles, DISCOVERY_PATH, HEALTH_PATH, JWKS_PATH,
     TOKEN_PATH,
 };
-pub use token::{
-    SharedClock, TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN, SUBJECT_SEPARATOR,
-};
+pub use token::{TokenService, TokenServiceBuilder, TrustedIssuer, MAX_JTI_LEN, SUBJECT_SEPARATOR};

@@ -72,6 +72,9 @@ impl core::error::Error for ReplayStoreError {}
 pub type ReplayFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Seen, ReplayStoreError>> + Send + 'a>>;
 
+/// The future [`ReplayStore::health`] returns.
+pub type HealthFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ReplayStoreError>> + Send + 'a>>;
+
 /// Where seen `jti` values live. [`MemoryReplayStore`] serves one instance; several instances
 /// behind a load balancer need a shared implementation, which plugs in here.
 pub trait ReplayStore: Send + Sync + fmt::Debug {
@@ -85,6 +88,16 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
         expires_at: i64,
         now: i64,
     ) -> ReplayFuture<'a>;
+
+    /// A short name of the kind of store (`memory`, `redis`), for `/healthz` and logs.
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
+
+    /// Whether the store can answer now, for `/healthz`. Default: always (in-process).
+    fn health(&self) -> HealthFuture<'_> {
+        Box::pin(core::future::ready(Ok(())))
+    }
 }
 
 /// An in-memory replay store with a hard bound on entries and quotas per issuer and client.
@@ -301,6 +314,10 @@ impl ReplayStore for MemoryReplayStore {
     ) -> ReplayFuture<'a> {
         let r = self.check_sync(entry, expires_at, now);
         Box::pin(core::future::ready(r))
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
     }
 }
 

@@ -294,7 +294,7 @@ impl TlsFiles {
         }
         let key = PrivateKeyDer::from_pem_file(&self.key)
             .map_err(|e| tls(format!("{}: {e}", self.key.display())))?;
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(tls_provider()))
+        let mut config = rustls::ServerConfig::builder_with_provider(jws_crypto::tls_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls(e.to_string()))?
             .with_no_client_auth()
@@ -303,16 +303,6 @@ impl TlsFiles {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
-}
-
-/// The rustls crypto provider: aws-lc-rs when compiled in, else ring. Chosen by the compiler,
-/// never read from rustls's process-wide default, so it cannot panic at run time.
-fn tls_provider() -> rustls::crypto::CryptoProvider {
-    #[cfg(feature = "aws-lc-rs")]
-    let p = rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    let p = rustls::crypto::ring::default_provider();
-    p
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -342,7 +332,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Resp {
     match req.uri().path() {
         JWKS_PATH if get_only(req.method()) => jwks(state, &req),
         DISCOVERY_PATH if get_only(req.method()) => discovery(state),
-        HEALTH_PATH if get_only(req.method()) => health(state),
+        HEALTH_PATH if get_only(req.method()) => health(state).await,
         TOKEN_PATH if req.method() == Method::POST => token(state, req).await,
         JWKS_PATH | DISCOVERY_PATH | HEALTH_PATH => method_not_allowed("GET, HEAD"),
         TOKEN_PATH => method_not_allowed("POST"),
@@ -414,20 +404,43 @@ fn discovery(state: &State) -> Resp {
     r
 }
 
-fn health(state: &State) -> Resp {
-    match state.service.keys().signing_key(None) {
-        Ok(k) => json_response(
+/// 200 when a key signs and the replay store answers; 503 (with `Retry-After`) otherwise.
+/// The body names the replay store's kind and state: `{"status", "kid", "replay_store":
+/// {"kind", "state"}}`.
+async fn health(state: &State) -> Resp {
+    let store = state.service.replay_store();
+    let (store_state, store_ok) = match store.health().await {
+        Ok(()) => ("ok", true),
+        Err(e) => {
+            tracing::warn!(error = %e, "replay store unavailable");
+            ("unavailable", false)
+        }
+    };
+    let replay_store = json!({ "kind": store.kind(), "state": store_state });
+    let key = state.service.keys().signing_key(None);
+    let (status, body) = match &key {
+        Ok(k) if store_ok => (
             StatusCode::OK,
-            json!({ "status": "ok", "kid": k.kid }).to_string(),
+            json!({ "status": "ok", "kid": k.kid, "replay_store": replay_store }),
+        ),
+        Ok(k) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "replay_store_unavailable", "kid": k.kid, "replay_store": replay_store }),
         ),
         Err(e) => {
             tracing::error!(error = %e, "unhealthy");
-            json_response(
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "status": "no_signing_key" }).to_string(),
+                json!({ "status": "no_signing_key", "replay_store": replay_store }),
             )
         }
+    };
+    let mut r = json_response(status, body.to_string());
+    if status != StatusCode::OK {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    r
 }
 
 async fn token(state: &State, req: Request<Incoming>) -> Resp {

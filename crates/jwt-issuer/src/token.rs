@@ -24,6 +24,9 @@ pub const MAX_JTI_LEN: usize = 256;
 const MAX_SUB_LEN: usize = 1024;
 /// Longest `client_id` parameter accepted.
 const MAX_CLIENT_ID_LEN: usize = 256;
+/// Retry hint when the replay store cannot answer: it is usually back within a second or two
+/// (a Redis failover or restart), and the client loses nothing by retrying.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Retry hint when a key source gives none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// Separator between the issuer and the subject in a prefixed `sub`. Issuer identifiers
@@ -242,7 +245,7 @@ impl TokenServiceBuilder {
                 .issuer(t.issuer.clone())
                 .require("sub")
                 .leeway(self.leeway)
-                .clock(SharedClock(clock.clone()))
+                .clock(clock.clone())
                 // RFC 7523 assertions are small; 16 KiB bounds the work per request.
                 .limits(Limits::default());
             b = match &t.audience {
@@ -300,7 +303,7 @@ impl TokenServiceBuilder {
                         .audience(self.issuer.clone())
                         .require("jti")
                         .leeway(self.leeway)
-                        .clock(SharedClock(clock.clone()))
+                        .clock(clock.clone())
                         .limits(Limits::default());
                     if !algorithms.is_empty() {
                         b = b.algorithms(algorithms.clone());
@@ -432,6 +435,11 @@ impl TokenService {
     /// The token endpoint URL.
     pub fn token_endpoint(&self) -> &str {
         &self.inner.token_endpoint
+    }
+
+    /// The replay store.
+    pub fn replay_store(&self) -> &Arc<dyn ReplayStore> {
+        &self.inner.replay
     }
 
     /// The key manager.
@@ -652,10 +660,10 @@ impl TokenService {
         let verified = match validator.validate_async(assertion).await {
             Ok(v) => v,
             Err(jwt_validate::Error::JwksUnavailable(e)) => {
-                tracing::warn!(client = %id, error = %e.message, "client keys unavailable");
+                tracing::warn!(client = %id, code = e.code(), error = %e, "client keys unavailable");
                 return Err(Refusal::Unavailable {
                     retry_after: e
-                        .retry_after
+                        .retry_after()
                         .unwrap_or(DEFAULT_RETRY_AFTER)
                         .clamp(Duration::from_secs(1), Duration::from_secs(300)),
                     description: "the client keys cannot be fetched now; retry later",
@@ -744,10 +752,10 @@ impl TokenService {
         let verified = match trusted.validator.validate_async(assertion).await {
             Ok(v) => v,
             Err(jwt_validate::Error::JwksUnavailable(e)) => {
-                tracing::warn!(issuer = %iss, error = %e.message, "issuer keys unavailable");
+                tracing::warn!(issuer = %iss, code = e.code(), error = %e, "issuer keys unavailable");
                 return Err(Refusal::Unavailable {
                     retry_after: e
-                        .retry_after
+                        .retry_after()
                         .unwrap_or(DEFAULT_RETRY_AFTER)
                         .clamp(Duration::from_secs(1), Duration::from_secs(300)),
                     description: "the assertion issuer keys cannot be fetched now; retry later",
@@ -914,7 +922,7 @@ impl TokenService {
             Err(e) => {
                 tracing::error!(error = %e, "replay store unavailable");
                 Err(Refusal::Unavailable {
-                    retry_after: DEFAULT_RETRY_AFTER,
+                    retry_after: STORE_RETRY_AFTER,
                     description: "the service is busy; retry later",
                 })
             }
@@ -1007,17 +1015,6 @@ pub(crate) fn grant_description(code: &str) -> &'static str {
 
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// A shared clock that is itself a [`Clock`], for builders that take a clock by value
-/// (`jwt_validate::ValidatorBuilder::clock`): every holder reads the same time.
-#[derive(Debug, Clone)]
-pub struct SharedClock(pub Arc<dyn Clock>);
-
-impl Clock for SharedClock {
-    fn now(&self) -> Duration {
-        self.0.now()
-    }
 }
 
 #[cfg(test)]

@@ -829,7 +829,7 @@ async fn shutdown_lets_a_request_in_flight_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuer_down_with_cached_keys_still_works_until_they_are_too_stale() {
     let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
-    let fetch_clock = Arc::new(jwks_fetch::ManualClock::new());
+    let fetch_clock = Arc::new(jwt_issuer::ManualClock::new());
     let mut idp = start(&clock, &[Algorithm::Es256], None, &[]).await;
     let mut cache = jwks_fetch::CacheConfig::default();
     cache.background = false;

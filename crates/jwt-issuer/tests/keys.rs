@@ -64,10 +64,11 @@ fn one_rsa_key_published_once_per_algorithm() {
     }
     assert_eq!(doc.max_age, 100);
     assert!(doc.etag.starts_with('"') && doc.etag.ends_with('"'));
-    // Four files? No: one RSA, one P-256, one Ed25519 file.
+    // Four files? No: one RSA, one P-256, one Ed25519 file (and the rotation lock file).
     let mut files: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".rotate.lock")
         .collect();
     files.sort();
     assert_eq!(
@@ -287,21 +288,96 @@ fn our_jwks_has_the_shape_of_the_guides() {
     }
 }
 
+/// Holds the key directory's rotation lock as another instance would.
+fn hold_lock(dir: &TempDir) -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path().join(".rotate.lock"))
+        .unwrap();
+    f.lock().unwrap();
+    f
+}
+
 #[test]
 fn on_demand_rotation_refuses_while_another_instance_rotates() {
     let dir = TempDir::new("lock");
     let clock = Arc::new(ManualClock::at_secs(T0));
     let m = open(&dir, &clock, &[Algorithm::EdDsa]);
-    std::fs::write(dir.path().join(".rotate.lock"), "").unwrap();
+    let held = hold_lock(&dir);
     assert_eq!(m.rotate().unwrap_err().code(), "key_dir");
-    // Scheduled maintenance just skips; the lock file is not a problem file.
-    clock.advance(Duration::from_secs(1000));
+    // The lock file is not a problem file.
     m.maintain().unwrap();
     assert!(m.problems().is_empty());
     assert_eq!(kids(&m).len(), 1);
-    std::fs::remove_file(dir.path().join(".rotate.lock")).unwrap();
-    m.rotate().unwrap();
+    // A scheduled rotation waits for the holder, then decides (and creates one key).
+    clock.advance(Duration::from_secs(1000));
+    let waiting = {
+        let m = m.clone();
+        std::thread::spawn(move || m.maintain())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    drop(held);
+    waiting.join().unwrap().unwrap();
     assert_eq!(kids(&m).len(), 2);
+    m.rotate().unwrap();
+    assert_eq!(kids(&m).len(), 3);
+}
+
+#[test]
+fn instances_at_a_rotation_boundary_create_one_key_and_agree() {
+    let dir = TempDir::new("boundary");
+    let clock = Arc::new(ManualClock::at_secs(T0));
+    let algs = [Algorithm::Es256, Algorithm::EdDsa];
+    let managers: Vec<KeyManager> = (0..4).map(|_| open(&dir, &clock, &algs)).collect();
+    let files = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".pem"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(files().len(), 2);
+    for round in 1..=3u64 {
+        // Every instance reaches the boundary at the same moment.
+        clock.set_secs(T0 + round * 1000);
+        let barrier = Arc::new(std::sync::Barrier::new(managers.len()));
+        let threads: Vec<_> = managers
+            .iter()
+            .map(|m| {
+                let (m, barrier) = (m.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    m.maintain()
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        // One new key per kind, whatever the number of instances (older ones are removed on
+        // schedule: 1000 s rotation, 100 s pre-publish, 700 s retirement).
+        let names = files();
+        for prefix in ["p256-", "ed25519-"] {
+            let newest = format!("{prefix}{}.pem", T0 + round * 1000);
+            assert!(names.contains(&newest), "round {round}: {names:?}");
+            assert_eq!(
+                names.iter().filter(|n| n.starts_with(prefix)).count(),
+                2,
+                "round {round}: {names:?}"
+            );
+        }
+        // The same set, byte for byte, and the same ETag on every instance.
+        let first = managers[0].jwks().unwrap();
+        for m in &managers {
+            let doc = m.jwks().unwrap();
+            assert_eq!(doc.body, first.body);
+            assert_eq!(doc.etag, first.etag);
+        }
+        assert_eq!(JwkSet::parse(&first.body).unwrap().keys.len(), 4);
+    }
 }
 
 #[test]
@@ -508,6 +584,7 @@ fn ml_dsa_65_beside_rsa() {
         let mut files: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".rotate.lock")
             .collect();
         files.sort();
         assert_eq!(

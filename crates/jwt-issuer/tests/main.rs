@@ -4,4 +4,6 @@
 mod clients;
 mod exchange;
 mod keys;
+#[cfg(feature = "redis")]
+mod redis;
 mod support;

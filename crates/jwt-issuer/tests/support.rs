@@ -99,6 +99,17 @@ pub(crate) async fn start(
     dir: Option<&Path>,
     trust: &[(String, String)],
 ) -> Node {
+    start_with_store(clock, algs, dir, trust, None).await
+}
+
+/// [`start`] with a replay store (`None`: the default in-memory one).
+pub(crate) async fn start_with_store(
+    clock: &Arc<ManualClock>,
+    algs: &[Algorithm],
+    dir: Option<&Path>,
+    trust: &[(String, String)],
+    store: Option<Arc<dyn jwt_issuer::ReplayStore>>,
+) -> Node {
     let owned = if dir.is_none() {
         Some(TempDir::new("node"))
     } else {
@@ -122,6 +133,9 @@ pub(crate) async fn start(
         b = b.trust(
             TrustedIssuer::new(iss.clone(), Arc::new(remote(jwks))).scopes(["read", "write"]),
         );
+    }
+    if let Some(store) = store {
+        b = b.replay_store(store);
     }
     if !trust.is_empty() {
         b = b.client(

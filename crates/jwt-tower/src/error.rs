@@ -158,7 +158,7 @@ impl Refusal {
     pub(crate) fn from_validation(e: jwt_validate::Error) -> Refusal {
         match e {
             jwt_validate::Error::JwksUnavailable(s) => Refusal::KeysUnavailable {
-                retry_after: s.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+                retry_after: s.retry_after().unwrap_or(DEFAULT_RETRY_AFTER),
             },
             other => Refusal::InvalidToken(other),
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use jwt_issuer::{ManualClock, SharedClock};
+use jwt_issuer::ManualClock;
 use jwt_tower::{AccessClaims as _, Auth, Claims, JwtLayer};
 use jwt_validate::{Policy, Validator};
 use serde_json::json;
@@ -61,7 +61,7 @@ fn validator(
         .issuer(iss)
         .audience(AUD)
         .typ("at+jwt")
-        .clock(SharedClock(clock.clone()))
+        .clock(clock.clone())
         .build()
         .unwrap()
 }
@@ -317,7 +317,7 @@ async fn optional_layer_other_sources_and_two_issuers() {
     let v = Validator::builder()
         .route(a.url.clone(), Arc::new(remote(&a.jwks_url())), policy())
         .route(b.url.clone(), Arc::new(remote(&b.jwks_url())), policy())
-        .clock(SharedClock(clock.clone()))
+        .clock(clock.clone())
         .build()
         .unwrap();
     let layer = JwtLayer::builder(v)

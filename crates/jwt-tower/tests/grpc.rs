@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Buf as _, BufMut as _};
 use http::uri::PathAndQuery;
-use jwt_issuer::{ManualClock, SharedClock};
+use jwt_issuer::ManualClock;
 use jwt_tower::{AccessClaims as _, Auth, JwtLayer};
 use jwt_validate::Validator;
 use serde_json::json;
@@ -122,7 +122,7 @@ async fn tonic_server_behind_the_layer() {
         .shared_key_source(Arc::new(remote(&issuer.jwks_url())))
         .issuer(issuer.url.clone())
         .audience("grpc-api")
-        .clock(SharedClock(clock.clone()))
+        .clock(clock.clone())
         .build()
         .unwrap();
     let layer = JwtLayer::builder(validator)

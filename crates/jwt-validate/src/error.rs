@@ -249,7 +249,9 @@ impl fmt::Display for Error {
                 found: None,
                 expected,
             } => write!(f, "header has no typ, expected {expected:?}"),
-            Error::JwksUnavailable(e) => write!(f, "keys unavailable: {}", e.message),
+            Error::JwksUnavailable(e) => {
+                write!(f, "keys unavailable ({}): {}", e.code(), e.message())
+            }
         }
     }
 }

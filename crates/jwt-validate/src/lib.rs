@@ -81,6 +81,8 @@
 //! - `aws-lc-rs` (default): the aws-lc-rs backend of `jws-crypto`.
 //! - `ring`: the ring backend. Both at once is a normal build.
 //! - `sign`: forwards `jws-crypto/sign` (token minting, for tests and tools).
+//! - `test-util`: `ManualClock`, the workspace's one hand-moved clock (wall and monotonic
+//!   time, with sleepers woken on advance), for tests and demos.
 //!
 //! # Dependencies
 //! - `jwk-core`: strict parsing; `jws-crypto`: key import and signature checks.
@@ -106,10 +108,13 @@ mod token_cache;
 mod validator;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::{ManualClock, ManualSleep};
 pub use error::{ConfigError, Error};
 pub use policy::Policy;
 pub use source::{
-    ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, StaticKeys,
+    ImportFailure, KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind,
+    StaticKeys,
 };
 pub use validator::{Validator, ValidatorBuilder, Verified, VerifiedJws};
 

@@ -164,22 +164,135 @@ pub enum Lookup<'a> {
     Empty,
 }
 
-/// A key source could not provide keys. Reported as `jwks_unavailable`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a key source could not provide keys, as a small stable set. Every [`SourceError`] is
+/// reported by validation as `jwks_unavailable`; its kind says why, for metrics and logs.
+///
+/// The [`SourceErrorKind::code`] strings are stable: never renamed (match on them or on the
+/// variants, never on message text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SourceErrorKind {
+    /// `not_loaded`: the source holds no keys yet (or only keys staler than allowed) and has
+    /// no failure to report.
+    NotLoaded,
+    /// `fetch_failed`: the transport failed (connect, HTTP exchange, refused redirect, the
+    /// runtime went away).
+    FetchFailed,
+    /// `timeout`: a connect or request deadline passed.
+    Timeout,
+    /// `http_status`: the server answered a status other than 200/304.
+    HttpStatus,
+    /// `rate_limited`: 429 or 503; [`SourceError::retry_after`] says when to come back.
+    RateLimited,
+    /// `invalid_document`: the answer is not a usable key set (media type, JSON, size, no
+    /// usable key, discovery metadata, issuer mismatch).
+    InvalidDocument,
+    /// `tls`: the TLS handshake failed (untrusted, expired or wrong-host certificate).
+    Tls,
+    /// `backoff`: the source is waiting after failures and did not ask again;
+    /// [`SourceError::retry_after`] says how long.
+    Backoff,
+    /// `config`: the source cannot work as configured (insecure or invalid URL, unreadable CA
+    /// file).
+    Config,
+    /// `other`: any other reason (a custom source's own failure).
+    Other,
+}
+
+impl SourceErrorKind {
+    /// Every kind, in declaration order (a test checks the codes are unique).
+    pub const ALL: &'static [SourceErrorKind] = &[
+        SourceErrorKind::NotLoaded,
+        SourceErrorKind::FetchFailed,
+        SourceErrorKind::Timeout,
+        SourceErrorKind::HttpStatus,
+        SourceErrorKind::RateLimited,
+        SourceErrorKind::InvalidDocument,
+        SourceErrorKind::Tls,
+        SourceErrorKind::Backoff,
+        SourceErrorKind::Config,
+        SourceErrorKind::Other,
+    ];
+
+    /// The stable snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SourceErrorKind::NotLoaded => "not_loaded",
+            SourceErrorKind::FetchFailed => "fetch_failed",
+            SourceErrorKind::Timeout => "timeout",
+            SourceErrorKind::HttpStatus => "http_status",
+            SourceErrorKind::RateLimited => "rate_limited",
+            SourceErrorKind::InvalidDocument => "invalid_document",
+            SourceErrorKind::Tls => "tls",
+            SourceErrorKind::Backoff => "backoff",
+            SourceErrorKind::Config => "config",
+            SourceErrorKind::Other => "other",
+        }
+    }
+}
+
+/// A key source could not provide keys. Reported by validation as `jwks_unavailable`; the
+/// [`SourceError::code`] says why (a [`SourceErrorKind`]), the cause (a fetch error, say) is
+/// kept as [`core::error::Error::source`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SourceError {
-    /// What went wrong, for people.
-    pub message: String,
-    /// When the source will try again, if it knows.
-    pub retry_after: Option<Duration>,
+    kind: SourceErrorKind,
+    message: Box<str>,
+    retry_after: Option<Duration>,
+    cause: Option<Arc<dyn core::error::Error + Send + Sync + 'static>>,
 }
 
 impl SourceError {
-    /// An error with a message and no retry hint.
-    pub fn new(message: impl Into<String>) -> Self {
+    /// An error of `kind` with a message for people, no retry hint and no cause.
+    pub fn new(kind: SourceErrorKind, message: impl Into<Box<str>>) -> Self {
         SourceError {
+            kind,
             message: message.into(),
             retry_after: None,
+            cause: None,
         }
+    }
+
+    /// Sets when the source will try again.
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+
+    /// Keeps `cause` as the error's [`source`](core::error::Error::source).
+    pub fn with_source(mut self, cause: impl core::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// Why, as a kind.
+    pub fn kind(&self) -> SourceErrorKind {
+        self.kind
+    }
+
+    /// Why, as a stable code ([`SourceErrorKind::code`]).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// What went wrong, for people (not stable: match on [`SourceError::code`]).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// When the source will try again, if it knows.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+/// Equal when kind, message and retry hint are equal (the cause is not compared).
+impl PartialEq for SourceError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.retry_after == other.retry_after
     }
 }
 
@@ -193,7 +306,13 @@ impl fmt::Display for SourceError {
     }
 }
 
-impl core::error::Error for SourceError {}
+impl core::error::Error for SourceError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn core::error::Error + 'static))
+    }
+}
 
 /// The future [`KeySource::refresh`] returns.
 pub type RefreshFuture<'a> =

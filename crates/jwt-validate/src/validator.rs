@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, Error};
 use crate::policy::Policy;
 use crate::select::{self, Miss};
-use crate::source::{KeySet, KeySource, Lookup, SourceError, StaticKeys};
+use crate::source::{KeySet, KeySource, Lookup, SourceError, SourceErrorKind, StaticKeys};
 use crate::token_cache::TokenCache;
 
 /// A token whose signature verified and whose claims passed the policy.
@@ -219,7 +219,8 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Where "now" comes from. Default: [`SystemClock`].
+    /// Where "now" comes from. Default: [`SystemClock`]. Pass an `Arc<C>` (or an
+    /// `Arc<dyn Clock>`) to share one clock with other builders.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -798,6 +799,7 @@ fn decode_payload(compact: &Compact<'_>, out: &mut Vec<u8>) -> Result<(), jwk_co
 fn cached(route: &Route) -> Result<Arc<KeySet>, Error> {
     route.source.cached().ok_or_else(|| {
         Error::JwksUnavailable(SourceError::new(
+            SourceErrorKind::NotLoaded,
             "the key source has not loaded any keys yet",
         ))
     })

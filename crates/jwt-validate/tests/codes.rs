@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwk_core::{Algorithm, Jwk, JwkSet};
-use jwt_validate::{Error, KeySet, KeySource, Lookup, RefreshFuture, SourceError, Validator};
+use jwt_validate::{
+    Error, KeySet, KeySource, Lookup, RefreshFuture, SourceError, SourceErrorKind, Validator,
+};
 use serde_json::json;
 
 use crate::common::*;
@@ -68,7 +70,7 @@ fn code_list_is_stable_and_unique() {
             found: None,
             expected: "at+jwt".into(),
         },
-        Error::JwksUnavailable(SourceError::new("down")),
+        Error::JwksUnavailable(SourceError::new(SourceErrorKind::Other, "down")),
     ];
     let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();
     // The CLI contract (issue 4). A rename or a duplicate fails here.
@@ -104,11 +106,46 @@ fn code_list_is_stable_and_unique() {
         let text = e.to_string();
         assert!(!text.is_empty() && !text.ends_with('.'), "{text}");
     }
-    let e = Error::JwksUnavailable(SourceError::new("down"));
+    let e = Error::JwksUnavailable(SourceError::new(SourceErrorKind::Other, "down"));
+    let inner = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<SourceError>());
+    assert_eq!(inner.map(SourceError::code), Some("other"));
+}
+
+/// The source-error codes are a small stable set: a rename or a duplicate fails here.
+#[test]
+fn source_error_codes_are_stable_and_the_cause_is_kept() {
+    let codes: Vec<&str> = SourceErrorKind::ALL.iter().map(|k| k.code()).collect();
     assert_eq!(
-        std::error::Error::source(&e).map(ToString::to_string),
-        Some("down".into())
+        codes,
+        [
+            "not_loaded",
+            "fetch_failed",
+            "timeout",
+            "http_status",
+            "rate_limited",
+            "invalid_document",
+            "tls",
+            "backoff",
+            "config",
+            "other"
+        ]
     );
+    let unique: BTreeSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), codes.len());
+
+    let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+    let e = SourceError::new(SourceErrorKind::FetchFailed, "cannot connect")
+        .with_retry_after(Some(Duration::from_secs(7)))
+        .with_source(cause);
+    assert_eq!(e.kind(), SourceErrorKind::FetchFailed);
+    assert_eq!(e.code(), "fetch_failed");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    let kept = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        kept.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::ConnectionRefused)
+    );
+    assert!(std::error::Error::source(&SourceError::new(SourceErrorKind::Other, "x")).is_none());
 }
 
 /// A source that has loaded nothing and cannot load anything.
@@ -121,10 +158,10 @@ impl KeySource for Down {
     }
     fn refresh<'a>(&'a self, _lookup: Lookup<'a>) -> RefreshFuture<'a> {
         Box::pin(async {
-            Err(SourceError {
-                message: "connection refused".into(),
-                retry_after: Some(Duration::from_secs(30)),
-            })
+            Err(
+                SourceError::new(SourceErrorKind::FetchFailed, "connection refused")
+                    .with_retry_after(Some(Duration::from_secs(30))),
+            )
         })
     }
 }
@@ -230,7 +267,8 @@ fn every_code_is_reached() {
         assert_eq!(e.code(), "jwks_unavailable");
         // The source's own error is passed through whole.
         assert!(
-            matches!(&e, Error::JwksUnavailable(s) if s.message == "connection refused"),
+            matches!(&e, Error::JwksUnavailable(s)
+                if s.code() == "fetch_failed" && s.retry_after() == Some(Duration::from_secs(30))),
             "{e:?}"
         );
 

@@ -18,7 +18,7 @@
 //! rsa_bits = 2048
 //! # Publish RSA keys with x5c (a self-signed certificate) and x5t#S256. Default false.
 //! x5c = true
-//! # Durations: an integer (seconds) or a string with s, m, h or d ("90s", "10m", "7d").
+//! # Durations: an integer (seconds) or a string with ms, s, m, h or d ("90s", "10m", "7d").
 //! # How long each key signs. Default "7d".
 //! rotation_period = "7d"
 //! # How long a new key is published before it signs; also the JWKS max-age. Default "1h".
@@ -33,12 +33,24 @@
 //! leeway = "60s"
 //! # Largest request body in bytes. Default 65536.
 //! max_body = 65536
+//! # Where seen assertion jti values are kept: "memory" (this process; one instance), or
+//! # "redis://[:PASSWORD@]HOST:PORT/DB" / "rediss://..." (TLS), shared by every instance.
+//! # Default "memory".
+//! replay_store = "memory"
 //! # Replay store bound (jti values held). Default 1000000 (`serve --check` prints the memory).
+//! # With Redis it is the basis of the default quotas (bound Redis itself with maxmemory).
 //! replay_capacity = 1000000
 //! # Quotas of that bound: unexpired jti values from one issuer's assertions, and made by one
 //! # client. Defaults: half the capacity shared out among the issuers, half among the clients.
 //! replay_quota_per_issuer = 250000
 //! replay_quota_per_client = 250000
+//! # Redis store: prefix of its keys, connection and per-command timeouts (a slower Redis is
+//! # answered 503 temporarily_unavailable). Defaults "jwt-issuer:jti:", "1s", "500ms".
+//! # replay_key_prefix = "jwt-issuer:jti:"
+//! # replay_connect_timeout = "1s"
+//! # replay_command_timeout = "500ms"
+//! # rediss:// only: the CA certificate (PEM) of Redis's TLS certificate. Default: system roots.
+//! # replay_ca_file = "/etc/jwkctl/redis-ca.pem"
 //! # Without [[clients]]: accept unauthenticated requests as before (a warning at start).
 //! # allow_unauthenticated_clients = false
 //!
@@ -132,6 +144,14 @@ pub(crate) struct Config {
     pub(crate) leeway: Option<Span>,
     pub(crate) max_body: Option<usize>,
     pub(crate) replay_capacity: Option<usize>,
+    #[serde(default = "default_replay_store")]
+    pub(crate) replay_store: String,
+    pub(crate) replay_key_prefix: Option<String>,
+    #[serde(default)]
+    pub(crate) replay_connect_timeout: Option<Span>,
+    #[serde(default)]
+    pub(crate) replay_command_timeout: Option<Span>,
+    pub(crate) replay_ca_file: Option<PathBuf>,
     pub(crate) replay_quota_per_issuer: Option<usize>,
     pub(crate) replay_quota_per_client: Option<usize>,
     #[serde(default)]
@@ -241,22 +261,28 @@ impl TryFrom<SpanRepr> for Span {
     }
 }
 
-/// `"90s"`, `"10m"`, `"1h"`, `"7d"`, or digits alone (seconds).
+/// `"500ms"`, `"90s"`, `"10m"`, `"1h"`, `"7d"`, or digits alone (seconds).
 pub(crate) fn parse_span(t: &str) -> Result<Duration, String> {
     let t = t.trim();
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("duration {t:?}: expected a number then ms, s, m, h or d"));
+    }
     let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => t.split_at(i),
         None => (t, "s"),
     };
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("duration {t:?}: expected a number then s, m, h or d"))?;
+        .map_err(|_| format!("duration {t:?}: expected a number then ms, s, m, h or d"))?;
     let mul = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86400,
-        _ => return Err(format!("duration {t:?}: unit must be s, m, h or d")),
+        _ => return Err(format!("duration {t:?}: unit must be ms, s, m, h or d")),
     };
     n.checked_mul(mul)
         .map(Duration::from_secs)
@@ -265,6 +291,10 @@ pub(crate) fn parse_span(t: &str) -> Result<Duration, String> {
 
 fn default_listen() -> String {
     "127.0.0.1:8080".into()
+}
+
+fn default_replay_store() -> String {
+    "memory".into()
 }
 
 fn default_algorithms() -> Vec<String> {
@@ -303,6 +333,8 @@ mod tests {
         assert_eq!(parse_span("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_span("7d"), Ok(Duration::from_secs(604_800)));
         assert_eq!(parse_span("15"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_span("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_span("ms").is_err());
         assert!(parse_span("1w").is_err());
         assert!(parse_span("m").is_err());
         assert!(parse_span("99999999999999999999d").is_err());
@@ -395,6 +427,7 @@ mod tests {
         );
         assert_eq!(c.prepublish, Some(Span(Duration::from_secs(3600))));
         assert!(c.tls.is_some());
+        assert_eq!(c.replay_store, "memory");
         assert!(Config::parse("issuer = \"x\"\nkey_dir = \"k\"\nbogus = 1").is_err());
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use jwk_core::Algorithm;
 use jwt_issuer::{
     Client, ClientAuth, Clock as _, KeyManager, Listener, LoopbackClient, ManualClock,
-    RunningServer, Schedule, ServerOptions, SharedClock, TokenService, TrustedIssuer,
-    CLIENT_ASSERTION_TYPE, JWKS_PATH, JWT_BEARER, TOKEN_PATH,
+    RunningServer, Schedule, ServerOptions, TokenService, TrustedIssuer, CLIENT_ASSERTION_TYPE,
+    JWKS_PATH, JWT_BEARER, TOKEN_PATH,
 };
 use jwt_validate::Validator;
 use serde_json::{json, Value};
@@ -301,7 +301,7 @@ impl Demo {
             .issuer(ctx.svc.url.clone())
             .audience(ctx.svc.url.clone())
             .typ("at+jwt")
-            .clock(SharedClock(ctx.clock.clone()))
+            .clock(ctx.clock.clone())
             .build()
             .map_err(|e| e.to_string())?;
         match validator.validate_async(&ctx.first_token).await {

@@ -22,27 +22,42 @@ use crate::output::{OK, UNDECIDED};
 /// Load-test the token endpoint on 127.0.0.1 (bounded in time and requests).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Stop after this many seconds of load.
+    /// Stop after this many seconds of load (per phase with --instances).
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
-    /// Concurrent connections.
+    pub(super) seconds: u64,
+    /// Concurrent connections (per instance with --instances).
     #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    pub(super) concurrency: usize,
     /// Algorithm of the identity provider's assertions (verified per exchange).
     #[arg(long, default_value = "ES256")]
-    assertion_alg: String,
+    pub(super) assertion_alg: String,
     /// Algorithm of the access tokens (signed per exchange).
     #[arg(long, default_value = "RS256")]
-    token_alg: String,
+    pub(super) token_alg: String,
     /// Algorithm of the client's `private_key_jwt` assertions (verified per exchange).
     #[arg(long, default_value = "ES256")]
-    client_alg: String,
+    pub(super) client_alg: String,
     /// Upper bound on exchanges (assertions are minted before the clock starts).
     #[arg(long, default_value_t = 200_000)]
-    max_requests: usize,
+    pub(super) max_requests: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
+    /// Run this many `jwkctl serve` processes on one key_dir (black-box; see `--replay`).
+    /// 1: the in-process run.
+    #[arg(long, default_value_t = 1)]
+    pub(super) instances: usize,
+    /// With --instances: `redis` compares the Redis store with the memory store, sends every
+    /// assertion to every instance at once, and stops Redis mid-run.
+    #[arg(long, default_value = "memory", value_parser = ["memory", "redis"])]
+    pub(super) replay: String,
+    /// With --replay redis: an existing Redis instead of a `redis-server` started here (then
+    /// it is not stopped mid-run).
+    #[arg(long, value_name = "URL")]
+    pub(super) redis_url: Option<String>,
+    /// With --replay redis: how long Redis is stopped mid-run.
+    #[arg(long, default_value_t = 3)]
+    pub(super) outage_seconds: u64,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -54,7 +69,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(UNDECIDED);
         }
     };
-    match rt.block_on(load(&args)) {
+    let multi = args.instances > 1 || args.replay == "redis";
+    let outcome = if multi {
+        rt.block_on(super::load_multi::run(&args))
+    } else {
+        rt.block_on(load(&args))
+    };
+    match outcome {
         Ok(true) => ExitCode::from(OK),
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -286,7 +307,10 @@ async fn load(args: &Args) -> Result<bool, String> {
 /// Mean time of one assertion verification and one access-token signature, single thread:
 /// CPU time of this thread where the kernel reports it (so other processes on a shared
 /// machine do not inflate it), else wall time.
-fn crypto_times(idp: &SigningKey, svc: &SigningKey) -> Result<(Duration, Duration), String> {
+pub(super) fn crypto_times(
+    idp: &SigningKey,
+    svc: &SigningKey,
+) -> Result<(Duration, Duration), String> {
     const N: u32 = 300;
     let timer = || {
         let wall = Instant::now();
@@ -369,7 +393,7 @@ fn mint(key: &SigningKey, iss: &str, aud: &str) -> Result<String, String> {
     .map_err(|e| e.to_string())
 }
 
-async fn mint_all(
+pub(super) async fn mint_all(
     key: &SigningKey,
     iss: &str,
     aud: &str,

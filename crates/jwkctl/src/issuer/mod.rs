@@ -24,6 +24,7 @@ pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod keygen;
 pub(crate) mod load;
+pub(crate) mod load_multi;
 pub(crate) mod secret;
 pub(crate) mod serve;
 pub(crate) mod sign;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jwt_issuer::{
-    Client, ClientAuth, KeyManager, Listener, MemoryReplayStore, RunningServer, Schedule,
-    SecretHash, ServerOptions, TlsFiles, TokenService, TrustedIssuer,
+    Client, ClientAuth, KeyManager, Listener, MemoryReplayStore, RedisReplayStore, ReplayStore,
+    RunningServer, Schedule, SecretHash, ServerOptions, TlsFiles, TokenService, TrustedIssuer,
 };
 
 use super::config::{algorithms, AuthMethod, Config};
@@ -116,26 +116,33 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         .replay_capacity
         .unwrap_or(MemoryReplayStore::DEFAULT_CAPACITY);
     let fair = MemoryReplayStore::fair(capacity, c.trusted_issuers.len(), clients.len());
-    let store = MemoryReplayStore::with_quotas(
-        capacity,
-        c.replay_quota_per_issuer.unwrap_or(fair.per_issuer()),
-        c.replay_quota_per_client.unwrap_or(fair.per_client()),
-    );
-    if check {
+    let per_issuer = c.replay_quota_per_issuer.unwrap_or(fair.per_issuer());
+    let per_client = c.replay_quota_per_client.unwrap_or(fair.per_client());
+    let store = replay_store(&c, capacity, per_issuer, per_client)?;
+    if check && store.kind() == "memory" {
         let per = MemoryReplayStore::BYTES_PER_ENTRY;
         super::tell!(
             "replay store: {capacity} entries at most {per} bytes each (measured) = at most {:.1} MB; \
-             quota {} per issuer, {} per client",
+             quota {per_issuer} per issuer, {per_client} per client",
             (capacity * per) as f64 / 1e6,
-            store.per_issuer(),
-            store.per_client()
         );
+    } else if check {
+        super::tell!("replay store: redis; quota {per_issuer} per issuer, {per_client} per client");
+    }
+    match store.health().await {
+        Ok(()) => super::tell!("replay store: {}: ok", store.kind()),
+        // Not fatal: requests are answered 503 until it answers (fail closed), and the
+        // instance recovers by itself.
+        Err(e) => super::tell!(
+            "warning: replay store: {} unavailable now ({e}); token requests get 503 until it answers",
+            store.kind()
+        ),
     }
     let mut b = TokenService::builder(c.issuer.clone(), keys)
         .access_token_lifetime(lifetime)
         .leeway(leeway)
         .allow_unauthenticated_clients(c.allow_unauthenticated_clients)
-        .replay_store(Arc::new(store));
+        .replay_store(store);
     for client in clients {
         b = b.client(client);
     }
@@ -212,6 +219,46 @@ async fn start(c: Config, check: bool) -> Result<Option<RunningServer>, String> 
         server.local_addr()
     );
     Ok(Some(server))
+}
+
+/// The replay store the file names: `"memory"` (default) or a `redis://` / `rediss://` URL,
+/// with the quotas.
+fn replay_store(
+    c: &Config,
+    capacity: usize,
+    per_issuer: usize,
+    per_client: usize,
+) -> Result<Arc<dyn ReplayStore>, String> {
+    let redis_only = c.replay_key_prefix.is_some()
+        || c.replay_connect_timeout.is_some()
+        || c.replay_command_timeout.is_some()
+        || c.replay_ca_file.is_some();
+    if c.replay_store == "memory" {
+        if redis_only {
+            return Err(
+                "replay_key_prefix, replay_*_timeout and replay_ca_file apply to a redis replay_store; \
+                        remove them or set replay_store = \"redis://HOST:PORT/DB\""
+                    .into(),
+            );
+        }
+        return Ok(Arc::new(MemoryReplayStore::with_quotas(
+            capacity, per_issuer, per_client,
+        )));
+    }
+    let mut b = RedisReplayStore::builder(c.replay_store.clone()).quotas(per_issuer, per_client);
+    if let Some(p) = &c.replay_key_prefix {
+        b = b.key_prefix(p.clone());
+    }
+    if let Some(t) = c.replay_connect_timeout {
+        b = b.connect_timeout(t.0);
+    }
+    if let Some(t) = c.replay_command_timeout {
+        b = b.command_timeout(t.0);
+    }
+    if let Some(ca) = &c.replay_ca_file {
+        b = b.ca_file(ca);
+    }
+    Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
 }
 
 /// The refusal without `[[clients]]`: the section to add.
@@ -375,7 +422,10 @@ mod tests {
                scopes = ["read"]"#,
         );
         rt.block_on(serve(ok, true)).unwrap();
-        let files = std::fs::read_dir(dir.path().join("keys")).unwrap().count();
+        let files = std::fs::read_dir(dir.path().join("keys"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != ".rotate.lock")
+            .count();
         assert_eq!(files, 2);
 
         let both = config(
@@ -456,6 +506,51 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn replay_store_settings_are_checked() {
+        let dir = super::super::TempDir::new("serve-replay").unwrap();
+        let rt = super::super::runtime().unwrap();
+        let _in_runtime = rt.enter();
+        let with = |extra: &str| {
+            let mut c = config(dir.path(), "");
+            let text = format!("issuer = \"x\"\nkey_dir = \"k\"\n{extra}");
+            let parsed = Config::parse(&text).unwrap();
+            c.replay_store = parsed.replay_store;
+            c.replay_capacity = parsed.replay_capacity;
+            c.replay_key_prefix = parsed.replay_key_prefix;
+            c.replay_command_timeout = parsed.replay_command_timeout;
+            c.replay_ca_file = parsed.replay_ca_file;
+            replay_store(&c, 10, 5, 5).map(|s| s.kind())
+        };
+        assert_eq!(with(""), Ok("memory"));
+        assert_eq!(with("replay_capacity = 10"), Ok("memory"));
+        // Built without waiting for Redis (it fails closed until Redis answers).
+        assert_eq!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_command_timeout = \"200ms\""),
+            Ok("redis")
+        );
+        assert!(with("replay_key_prefix = \"p:\"").is_err());
+        // With Redis, replay_capacity is the basis of the quotas.
+        assert_eq!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_capacity = 10"),
+            Ok("redis")
+        );
+        assert!(with("replay_store = \"memcached://127.0.0.1:1\"").is_err());
+        assert!(with("replay_ca_file = \"/nonexistent\"").is_err());
+        // A CA file that cannot be read, or with a plain redis:// URL: refused at start.
+        assert!(with(
+            "replay_store = \"rediss://127.0.0.1:1/0\"\nreplay_ca_file = \"/nonexistent\""
+        )
+        .is_err());
+        assert!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_ca_file = \"Cargo.toml\"")
+                .is_err()
+        );
+        assert!(
+            with("replay_store = \"redis://127.0.0.1:1/0\"\nreplay_command_timeout = 0").is_err()
+        );
     }
 
     #[test]
