@@ -12,11 +12,10 @@
 
 use std::alloc::System;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use benches::{AppClaims, AppClaimsRef, Case};
 use criterion::black_box;
-use shared::{jsonwebtoken_validation, parse_floor, SimpleKey};
+use shared::{criterion_dir, jsonwebtoken_validation, parse_floor, SimpleKey};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 mod shared;
@@ -110,16 +109,4 @@ fn main() {
     let dir = criterion_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("summary-2-allocs.md"), out).unwrap();
-}
-
-/// `<target>/criterion`: the bench executable is `<target>/release/deps/allocs-<hash>`.
-fn criterion_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir).join("criterion");
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("criterion")
 }

@@ -21,7 +21,9 @@ use benches::{AppClaims, AppClaimsRef, Case, Material, AUD};
 use criterion::{black_box, Criterion};
 use jwk_core::Algorithm;
 use jwt_validate::Validator;
-use shared::{aws_limit, criterion_dir, jsonwebtoken_validation, parse_floor, SimpleKey};
+use shared::{
+    aws_limit, criterion_dir, jsonwebtoken_validation, median_ns, paired, parse_floor, SimpleKey,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod shared;
@@ -405,46 +407,6 @@ fn threads(cases: &[Case], validator: &Validator, seconds: u64) -> Vec<ThreadRow
 
 /// Label, one thread per second, two threads per second, raw verify's two-thread speed-up.
 type ThreadRow = (&'static str, f64, f64, f64);
-
-/// Criterion's median estimate for `group/function`, in nanoseconds.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
-/// The time of `row` over the time of `limit`, measured in alternating batches so that load
-/// from other processes hits both alike: the median of the per-round ratios.
-fn paired(limit: &dyn Fn(), row: &dyn Fn(), budget: Duration) -> f64 {
-    const BATCH: usize = 8;
-    let batch = |f: &dyn Fn()| {
-        let t = Instant::now();
-        for _ in 0..BATCH {
-            f();
-        }
-        t.elapsed().as_secs_f64()
-    };
-    let start = Instant::now();
-    let mut ratios = Vec::new();
-    while start.elapsed() < budget || ratios.len() < 8 {
-        // Alternate which goes first, so neither always runs with a warmer cache.
-        let (l, r) = if ratios.len() % 2 == 0 {
-            let l = batch(limit);
-            (l, batch(row))
-        } else {
-            let r = batch(row);
-            (batch(limit), r)
-        };
-        ratios.push(r / l);
-    }
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
-}
 
 type Paired = HashMap<(&'static str, &'static str), f64>;
 

@@ -15,12 +15,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use benches::{AppClaims, AppClaimsRef, AUD};
 use criterion::{black_box, Criterion};
 use jwk_core::{Algorithm, JwkSet, KeyParams};
+use shared::{criterion_dir, median_ns, paired};
+
+mod shared;
 
 /// Row ids in table order, with their labels; every ratio is to `aws-lc-rs_limit`.
 const ROWS: &[(&str, &str)] = &[
@@ -214,54 +216,4 @@ fn summary(cases: &[Case], paired: &HashMap<(&str, &str), f64>) -> String {
          claims as the `compare` table; the three keys share one static set.\n",
     );
     out
-}
-
-fn criterion_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir).join("criterion");
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-        .join("criterion")
-}
-
-/// Criterion's median estimate for `group/function`, in nanoseconds.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
-/// The time of `row` over the time of `limit` in alternating batches of 8 (the median of the
-/// per-round ratios), as in `compare`.
-fn paired(limit: &dyn Fn(), row: &dyn Fn(), budget: Duration) -> f64 {
-    const BATCH: usize = 8;
-    let batch = |f: &dyn Fn()| {
-        let t = Instant::now();
-        for _ in 0..BATCH {
-            f();
-        }
-        t.elapsed().as_secs_f64()
-    };
-    let start = Instant::now();
-    let mut ratios = Vec::new();
-    while start.elapsed() < budget || ratios.len() < 8 {
-        let (l, r) = if ratios.len() % 2 == 0 {
-            let l = batch(limit);
-            (l, batch(row))
-        } else {
-            let r = batch(row);
-            (batch(limit), r)
-        };
-        ratios.push(r / l);
-    }
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }

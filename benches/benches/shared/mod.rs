@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use benches::{AppClaimsRef, Case, Material, AUD, ISS};
@@ -170,4 +171,44 @@ pub(crate) fn criterion_dir() -> PathBuf {
         .nth(3)
         .map_or_else(|| PathBuf::from("target"), PathBuf::from)
         .join("criterion")
+}
+
+/// Criterion's median estimate for `group/function`, in nanoseconds.
+pub(crate) fn median_ns(group: &str, function: &str) -> Option<f64> {
+    let path = criterion_dir()
+        .join(group)
+        .join(function)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// The time of `row` over the time of `limit`, measured in alternating batches so that load
+/// from other processes hits both alike: the median of the per-round ratios.
+pub(crate) fn paired(limit: &dyn Fn(), row: &dyn Fn(), budget: Duration) -> f64 {
+    const BATCH: usize = 8;
+    let batch = |f: &dyn Fn()| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let start = Instant::now();
+    let mut ratios = Vec::new();
+    while start.elapsed() < budget || ratios.len() < 8 {
+        // Alternate which goes first, so neither always runs with a warmer cache.
+        let (l, r) = if ratios.len() % 2 == 0 {
+            let l = batch(limit);
+            (l, batch(row))
+        } else {
+            let r = batch(row);
+            (batch(limit), r)
+        };
+        ratios.push(r / l);
+    }
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
