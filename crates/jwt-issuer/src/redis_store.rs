@@ -22,8 +22,6 @@ use std::path::PathBuf;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, ErrorKind, ServerErrorKind, TlsCertificates, Value};
 
-use sha2::{Digest as _, Sha256};
-
 use crate::error::Error;
 use crate::replay::{
     AssertionKind, HealthFuture, ReplayEntry, ReplayFuture, ReplayStore, ReplayStoreError, Seen,
@@ -212,20 +210,8 @@ impl RedisReplayStore {
     /// the length-prefixed issuer and `jti` (fixed size whatever the `jti`; `("ab", "c")` and
     /// `("a", "bc")` differ; a grant and a client assertion never collide).
     pub fn key(&self, entry: &ReplayEntry<'_>) -> String {
-        let mut h = Sha256::new();
-        h.update(match entry.kind {
-            AssertionKind::Grant => [0u8],
-            AssertionKind::ClientAuth => [1u8],
-        });
-        for s in [entry.issuer, entry.jti] {
-            h.update((s.len() as u64).to_be_bytes());
-            h.update(s.as_bytes());
-        }
-        format!(
-            "{}{}",
-            self.key_prefix,
-            jwk_core::b64::encode(&h.finalize())
-        )
+        let digest = crate::replay::key_of(entry);
+        format!("{}{}", self.key_prefix, jwk_core::b64::encode(&digest))
     }
 
     /// The sorted set counting a party's unexpired entries (`kind`: `i` issuer, `c` client).

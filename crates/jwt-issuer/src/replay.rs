@@ -115,7 +115,7 @@ pub struct MemoryReplayStore {
     inner: Mutex<Entries>,
 }
 
-type Key = [u8; 32];
+pub(crate) type Key = [u8; 32];
 
 #[derive(Debug, Default)]
 struct Entries {
@@ -244,7 +244,7 @@ impl MemoryReplayStore {
 
 /// SHA-256 of the kind, then each string with its length in front (so `("ab", "c")` and
 /// `("a", "bc")` differ).
-fn key_of(entry: &ReplayEntry<'_>) -> Key {
+pub(crate) fn key_of(entry: &ReplayEntry<'_>) -> Key {
     let mut h = Sha256::new();
     h.update(match entry.kind {
         AssertionKind::Grant => [0u8],
