@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::{AppClaims, AppClaimsRef, Case, Material, AUD};
-use criterion::{black_box, Criterion};
+use criterion::black_box;
 use jwk_core::Algorithm;
 use jwt_validate::Validator;
 use shared::{
@@ -91,16 +91,7 @@ const ROWS: &[(&str, &str, &str)] = &[
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (warm_up, measure) = if quick {
-        (Duration::from_millis(200), Duration::from_millis(700))
-    } else {
-        (Duration::from_secs(1), Duration::from_secs(3))
-    };
-    let mut c = Criterion::default()
-        .warm_up_time(warm_up)
-        .measurement_time(measure)
-        .sample_size(if quick { 20 } else { 50 })
-        .configure_from_args();
+    let mut c = shared::criterion(quick);
 
     let cases = benches::cases();
     let set = benches::jwk_set(&cases);
@@ -134,11 +125,7 @@ fn main() {
     let partial = std::env::args()
         .skip(1)
         .any(|a| a == "--profile-time" || a.contains('/'));
-    let pair_budget = if quick {
-        Duration::from_millis(400)
-    } else {
-        Duration::from_secs(2)
-    };
+    let pair_budget = shared::pair_budget(quick);
     let mut paired_ratios = Paired::new();
     for case in &cases {
         // Every contender must accept the token before it is timed.

@@ -15,10 +15,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use benches::{AppClaims, AppClaimsRef, AUD};
-use criterion::{black_box, Criterion};
+use criterion::black_box;
 use jwk_core::{Algorithm, JwkSet, KeyParams};
 use shared::{criterion_dir, median_ns, paired};
 
@@ -61,21 +60,8 @@ struct Case {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (warm_up, measure) = if quick {
-        (Duration::from_millis(200), Duration::from_millis(700))
-    } else {
-        (Duration::from_secs(1), Duration::from_secs(3))
-    };
-    let mut c = Criterion::default()
-        .warm_up_time(warm_up)
-        .measurement_time(measure)
-        .sample_size(if quick { 20 } else { 50 })
-        .configure_from_args();
-    let pair_budget = if quick {
-        Duration::from_millis(400)
-    } else {
-        Duration::from_secs(2)
-    };
+    let mut c = shared::criterion(quick);
+    let pair_budget = shared::pair_budget(quick);
 
     let provider = &jws_crypto::aws_lc_rs::PROVIDER;
     let claims = benches::claims_json(benches::now_secs());

@@ -212,3 +212,27 @@ pub(crate) fn paired(limit: &dyn Fn(), row: &dyn Fn(), budget: Duration) -> f64 
     ratios.sort_by(f64::total_cmp);
     ratios[ratios.len() / 2]
 }
+
+/// Criterion as every timed bench binary runs it: short samples with `--quick`, else 1 s of
+/// warm-up, 3 s of measurement and 50 samples; command-line filters still apply.
+pub(crate) fn criterion(quick: bool) -> criterion::Criterion {
+    let (warm_up, measure) = if quick {
+        (Duration::from_millis(200), Duration::from_millis(700))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    };
+    criterion::Criterion::default()
+        .warm_up_time(warm_up)
+        .measurement_time(measure)
+        .sample_size(if quick { 20 } else { 50 })
+        .configure_from_args()
+}
+
+/// How long each [`paired`] comparison runs.
+pub(crate) fn pair_budget(quick: bool) -> Duration {
+    if quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(2)
+    }
+}
