@@ -10,7 +10,7 @@ use jwt_issuer::{
 use jwt_validate::Validator;
 use serde_json::{json, Value};
 
-use crate::support::{oauth_error, remote, start, Env, TempDir, PUBLIC_CLIENT};
+use crate::support::{exchange_at, oauth_error, remote, start, Env, TempDir, PUBLIC_CLIENT};
 
 /// A validator for the service's access tokens, fetching its JWKS over HTTP.
 fn at_validator(env: &Env, source: Arc<jwks_fetch::RemoteJwks>) -> Validator {
@@ -413,19 +413,7 @@ async fn issuer_keys_down_is_503_with_retry_after() {
                     "exp": now + 60, "jti": "x"}),
         )
         .unwrap();
-    let r = LoopbackClient::connect(svc.addr)
-        .await
-        .unwrap()
-        .post_form(
-            TOKEN_PATH,
-            &[
-                ("grant_type", JWT_BEARER),
-                ("assertion", &a),
-                ("client_id", PUBLIC_CLIENT),
-            ],
-        )
-        .await
-        .unwrap();
+    let r = exchange_at(svc.addr, &a).await;
     assert_eq!(r.status, 503, "{:?}", r.json());
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry >= 1);
@@ -701,19 +689,7 @@ async fn rate_limited_issuer_keys_pass_retry_after_on() {
                     "exp": now + 60, "jti": "rl"}),
         )
         .unwrap();
-    let r = svc
-        .client()
-        .await
-        .post_form(
-            TOKEN_PATH,
-            &[
-                ("grant_type", JWT_BEARER),
-                ("assertion", &a),
-                ("client_id", PUBLIC_CLIENT),
-            ],
-        )
-        .await
-        .unwrap();
+    let r = exchange_at(svc.addr, &a).await;
     assert_eq!(r.status, 503, "{:?}", r.json());
     // The identity provider's own hint (7 s, counted down since its answer), not our default
     // of 10 s.

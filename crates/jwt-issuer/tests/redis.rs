@@ -12,11 +12,10 @@ use std::sync::Arc;
 use jwk_core::Algorithm;
 use jwt_issuer::{
     AssertionKind, Clock as _, RedisReplayStore, ReplayEntry, ReplayStore, Seen, HEALTH_PATH,
-    JWT_BEARER, TOKEN_PATH,
 };
 use serde_json::json;
 
-use crate::support::{oauth_error, start_with_store, wall_now, Env, PUBLIC_CLIENT};
+use crate::support::{exchange_at, oauth_error, start_with_store, wall_now, Env};
 
 /// A `redis-server` child process on 127.0.0.1, killed on drop.
 pub(crate) struct RedisServer {
@@ -329,21 +328,7 @@ async fn token_endpoint_fails_closed_and_recovers() {
     };
     let post = |node: usize, a: String| {
         let addr = nodes[node].addr;
-        async move {
-            jwt_issuer::LoopbackClient::connect(addr)
-                .await
-                .unwrap()
-                .post_form(
-                    TOKEN_PATH,
-                    &[
-                        ("grant_type", JWT_BEARER),
-                        ("assertion", &a),
-                        ("client_id", PUBLIC_CLIENT),
-                    ],
-                )
-                .await
-                .unwrap()
-        }
+        async move { exchange_at(addr, &a).await }
     };
     // Each instance listens on its own port, so each has its own token endpoint URL (`aud`).
     let aud = |node: usize| nodes[node].service.token_endpoint().to_owned();

@@ -207,20 +207,26 @@ impl Env {
     }
 
     pub(crate) async fn exchange(&self, assertion: &str) -> Reply {
-        self.svc
-            .client()
-            .await
-            .post_form(
-                TOKEN_PATH,
-                &[
-                    ("grant_type", JWT_BEARER),
-                    ("assertion", assertion),
-                    ("client_id", PUBLIC_CLIENT),
-                ],
-            )
-            .await
-            .unwrap()
+        exchange_at(self.svc.addr, assertion).await
     }
+}
+
+/// The public client's exchange of `assertion` at the token endpoint listening on `addr`, on
+/// a new connection.
+pub(crate) async fn exchange_at(addr: SocketAddr, assertion: &str) -> Reply {
+    LoopbackClient::connect(addr)
+        .await
+        .unwrap()
+        .post_form(
+            TOKEN_PATH,
+            &[
+                ("grant_type", JWT_BEARER),
+                ("assertion", assertion),
+                ("client_id", PUBLIC_CLIENT),
+            ],
+        )
+        .await
+        .unwrap()
 }
 
 /// The `error` member of a reply, with status.
