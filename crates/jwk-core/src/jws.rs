@@ -65,18 +65,10 @@ impl<'a> Compact<'a> {
                 limit: limits.max_token_len,
             });
         }
-        // Fast path (every well-formed token): exactly two dots, found with `str::find`.
-        if let Some(dot1) = token.find('.') {
-            let after = dot1 + 1;
-            if let Some(dot2) = token
-                .get(after..)
-                .and_then(|t| t.find('.'))
-                .map(|i| after + i)
-            {
-                if token.get(dot2 + 1..).is_some_and(|t| !t.contains('.')) {
-                    return Ok(Compact { token, dot1, dot2 });
-                }
-            }
+        // Fast path (every well-formed token): exactly two dots, found with SIMD.
+        let mut found = memchr::memchr_iter(b'.', token.as_bytes());
+        if let (Some(dot1), Some(dot2), None) = (found.next(), found.next(), found.next()) {
+            return Ok(Compact { token, dot1, dot2 });
         }
         let mut dots = [0usize; 2];
         let mut count = 0usize;

@@ -61,6 +61,8 @@
 //! - `serde` / `serde_json`: JSON parsing through our own visitors, which see every member;
 //!   `float_roundtrip` so that numbers printed by `to_json()` parse back to the same value.
 //! - `sha2`: SHA-256 for RFC 7638 thumbprints; pure Rust and `no_std`.
+//! - `memchr`: finds the two dots of a compact JWS with SIMD (AVX2 detected at run time with
+//!   `std`); the portable search cost about 1k instructions on an RSA token, `memchr` 0.2k.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 
