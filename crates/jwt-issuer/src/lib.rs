@@ -127,7 +127,6 @@ compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`"
 mod client;
 mod clients;
 mod clock;
-mod dirlock;
 mod error;
 mod keys;
 mod oauth;
@@ -137,7 +136,6 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
-mod trust;
 mod x5c;
 
 #[cfg(feature = "test-util")]
