@@ -71,7 +71,9 @@
 //!   `Cache-Control: max-age` from the schedule), `GET /.well-known/openid-configuration`,
 //!   `POST /oauth2/token` (form bodies only, bounded size, 405 on other methods),
 //!   `GET /healthz`; header and body deadlines, a connection limit, graceful shutdown,
-//!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`].
+//!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`] (on
+//!   `jws_crypto::tls_provider()`, or the caller's [`TlsFiles::with_tls_provider`]) or a
+//!   caller-built `rustls::ServerConfig` ([`Listener::serve_tls_config`]).
 //! - [`LoopbackClient`]: a minimal HTTP/1.1 client for `jwkctl demo`, the load run and tests.
 //!
 //! # Several instances
