@@ -71,8 +71,11 @@
 //!   `Cache-Control: max-age` from the schedule), `GET /.well-known/openid-configuration`,
 //!   `POST /oauth2/token` (form bodies only, bounded size, 405 on other methods),
 //!   `GET /healthz`; header and body deadlines, a connection limit, graceful shutdown,
-//!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`].
-//! - [`LoopbackClient`]: a minimal HTTP/1.1 client for `jwkctl demo`, the load run and tests.
+//!   `tracing` events per request; HTTPS through rustls with [`TlsFiles`] (on
+//!   `jws_crypto::tls_provider()`, or the caller's [`TlsFiles::with_tls_provider`]) or a
+//!   caller-built `rustls::ServerConfig` ([`Listener::serve_tls_config`]).
+//! - `LoopbackClient` (feature `test-util`): a minimal HTTP/1.1 client for `jwkctl demo`, the
+//!   load run and tests.
 //!
 //! # Several instances
 //! Instances behind one load balancer share a key directory (rotations under an advisory lock
@@ -99,8 +102,10 @@
 //! - `redis`: `RedisReplayStore`, the replay store several instances share
 //!   (`SET key 1 NX PXAT t`, or a quota script by `EVALSHA`: one round trip per assertion,
 //!   fail closed).
-//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos),
-//!   and `form_encode` (tests build token requests with it).
+//! - `test-util`: re-exports `jwt_validate::ManualClock`, the hand-moved clock (tests, demos);
+//!   `LoopbackClient` (with `Reply`, `ClientError`), the plain-HTTP loopback client of
+//!   `jwkctl demo`, the load runs and tests; and `form_encode` (tests build token requests with
+//!   it). None of them is needed to run an issuer.
 //!
 //! # Dependencies
 //! - `jwk-core`, `jws-crypto` (feature `sign`), `jwt-validate`: ours (parsing, signing,
@@ -124,10 +129,10 @@
 #[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!("jwt-issuer needs a crypto backend: enable `aws-lc-rs` or `ring`");
 
+#[cfg(feature = "test-util")]
 mod client;
 mod clients;
 mod clock;
-mod dirlock;
 mod error;
 mod keys;
 mod oauth;
@@ -137,12 +142,10 @@ mod replay;
 mod schedule;
 mod server;
 mod token;
-mod trust;
 mod x5c;
 
 #[cfg(feature = "test-util")]
-pub use client::form_encode;
-pub use client::{ClientError, LoopbackClient, Reply};
+pub use client::{form_encode, ClientError, LoopbackClient, Reply};
 pub use clients::{hash_client_secret, Client, ClientAuth, SecretHash, CLIENT_ASSERTION_TYPE};
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
@@ -152,7 +155,7 @@ pub use keys::{
     pkcs8_pem, sign_compact, write_private_file, FileProblem, JwksDocument, KeyKind, KeyManager,
     KeyManagerBuilder, KeyStatus, SigningKey,
 };
-pub use oauth::{is_error_description, OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
+pub use oauth::{OAuthErrorCode, Refusal, TokenResponse, JWT_BEARER};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisReplayStore, RedisReplayStoreBuilder};
 pub use replay::{

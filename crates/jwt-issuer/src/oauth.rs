@@ -115,7 +115,7 @@ impl Refusal {
 }
 
 /// RFC 6749 section 5.2: `error_description` holds only `%x20-21 / %x23-5B / %x5D-7E`.
-pub fn is_error_description(s: &str) -> bool {
+pub(crate) fn is_error_description(s: &str) -> bool {
     s.bytes()
         .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }

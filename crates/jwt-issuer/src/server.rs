@@ -16,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use rustls::crypto::CryptoProvider;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -101,15 +102,30 @@ impl Listener {
     }
 
     /// Serves `service` over HTTPS (TLS 1.2 and 1.3 through rustls) with the certificate
-    /// chain and private key in `tls`.
+    /// chain and private key in `tls`, on [`TlsFiles::with_tls_provider`] (default
+    /// `jws_crypto::tls_provider()`).
     pub fn serve_tls(
         self,
         service: TokenService,
         options: ServerOptions,
         tls: &TlsFiles,
     ) -> Result<RunningServer, Error> {
-        let acceptor = tls.acceptor()?;
-        Ok(self.start(service, options, Some(acceptor)))
+        let config = tls.server_config()?;
+        Ok(self.serve_tls_config(service, options, Arc::new(config)))
+    }
+
+    /// Serves `service` over HTTPS with a rustls configuration the caller built (its own
+    /// provider, protocol versions, certificate resolver, client authentication). The server
+    /// speaks HTTP/1.1 only, so the ALPN list is replaced by `http/1.1` (on a copy).
+    pub fn serve_tls_config(
+        self,
+        service: TokenService,
+        options: ServerOptions,
+        config: Arc<rustls::ServerConfig>,
+    ) -> RunningServer {
+        let mut config = rustls::ServerConfig::clone(&config);
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        self.start(service, options, Some(TlsAcceptor::from(Arc::new(config))))
     }
 
     fn start(
@@ -260,15 +276,33 @@ where
 }
 
 /// PEM files for HTTPS: the certificate chain (leaf first) and its private key (PKCS#8,
-/// PKCS#1 or SEC1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// PKCS#1 or SEC1), served on `jws_crypto::tls_provider()` unless
+/// [`TlsFiles::with_tls_provider`] names another. (A whole rustls `ServerConfig`:
+/// [`Listener::serve_tls_config`].)
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TlsFiles {
     /// Certificate chain file.
     pub cert: PathBuf,
     /// Private key file.
     pub key: PathBuf,
+    provider: Option<Arc<CryptoProvider>>,
 }
+
+/// Equal when the paths are equal and the providers are the same one (or both the default).
+impl PartialEq for TlsFiles {
+    fn eq(&self, other: &Self) -> bool {
+        self.cert == other.cert
+            && self.key == other.key
+            && match (&self.provider, &other.provider) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for TlsFiles {}
 
 impl TlsFiles {
     /// The two paths.
@@ -276,10 +310,18 @@ impl TlsFiles {
         TlsFiles {
             cert: cert.into(),
             key: key.into(),
+            provider: None,
         }
     }
 
-    fn acceptor(&self) -> Result<TlsAcceptor, Error> {
+    /// The rustls crypto provider the server runs on (a FIPS build, a restricted cipher
+    /// suite list). Default: `jws_crypto::tls_provider()`.
+    pub fn with_tls_provider(mut self, provider: Arc<CryptoProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    fn server_config(&self) -> Result<rustls::ServerConfig, Error> {
         use rustls_pki_types::pem::PemObject as _;
         use rustls_pki_types::{CertificateDer, PrivateKeyDer};
         let tls = |reason: String| Error::Tls {
@@ -294,14 +336,16 @@ impl TlsFiles {
         }
         let key = PrivateKeyDer::from_pem_file(&self.key)
             .map_err(|e| tls(format!("{}: {e}", self.key.display())))?;
-        let mut config = rustls::ServerConfig::builder_with_provider(jws_crypto::tls_provider())
+        let provider = self
+            .provider
+            .clone()
+            .unwrap_or_else(jws_crypto::tls_provider);
+        rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| tls(e.to_string()))?
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .map_err(|e| tls(e.to_string()))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(TlsAcceptor::from(Arc::new(config)))
+            .map_err(|e| tls(e.to_string()))
     }
 }
 

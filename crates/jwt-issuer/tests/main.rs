@@ -7,3 +7,4 @@ mod keys;
 #[cfg(feature = "redis")]
 mod redis;
 mod support;
+mod tls;

@@ -114,3 +114,75 @@ impl Drop for TempDir {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use jwk_core::Algorithm;
+    use jwt_issuer::{KeyManager, Listener, ServerOptions, TlsFiles, TokenService, JWKS_PATH};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+
+    use super::remote_jwks;
+
+    /// `ca_file` (a trusted issuer's or a client's) trusts a private CA for `jwks_uri`: a JWKS
+    /// served on 127.0.0.1 with a certificate from a CA made here loads with it, not without.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ca_file_trusts_a_private_ca_for_jwks_uri() {
+        let dir = std::env::temp_dir().join(format!(
+            "jwkctl-ca-file-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let ca = params.self_signed(&ca_key).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca, &ca_key)
+            .unwrap();
+        let (ca_path, cert_path, key_path) = (
+            dir.join("ca.pem"),
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+        );
+        std::fs::write(&ca_path, ca.pem()).unwrap();
+        std::fs::write(&cert_path, leaf.pem()).unwrap();
+        std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
+
+        let keys = KeyManager::builder(dir.join("keys"))
+            .algorithms([Algorithm::Es256])
+            .open()
+            .unwrap();
+        let listener = Listener::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let url = format!("https://localhost:{}", listener.local_addr().port());
+        let service = TokenService::builder(url.clone(), keys.clone())
+            .build()
+            .unwrap();
+        let server = listener
+            .serve_tls(
+                service,
+                ServerOptions::default(),
+                &TlsFiles::new(&cert_path, &key_path),
+            )
+            .unwrap();
+        let jwks_uri = format!("{url}{JWKS_PATH}");
+
+        let with_ca = remote_jwks(&jwks_uri, Some(&ca_path), false, false).unwrap();
+        let set = with_ca.load().await.unwrap();
+        assert!(set.contains_kid(&keys.signing_key(None).unwrap().kid));
+
+        let without = remote_jwks(&jwks_uri, None, false, false).unwrap();
+        let e = without.load().await.unwrap_err();
+        assert_eq!(e.code(), "tls", "{e}");
+
+        server.shutdown().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

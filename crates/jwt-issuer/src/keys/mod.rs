@@ -1,100 +1,45 @@
 //! The key manager: signing keys per algorithm, persisted as PKCS#8 PEM files, rolled over on
 //! a [`Schedule`], published as a JWKS document.
+//!
+//! - this file: [`KeyManager`] and its builder: loading, rotation and deletion by the
+//!   schedule, the view (published set, signing keys, status) for now;
+//! - `kind`: [`KeyKind`], which algorithms one key file serves;
+//! - `signing`: [`SigningKey`], the key that signs now, and [`sign_compact`];
+//! - `document`: [`JwksDocument`], the published body and its `ETag`;
+//! - `store`: the key directory on disk: file names, reads, owner-only writes that never
+//!   replace a file;
+//! - `trust`: the ssh-style ownership and mode checks, opening without following links;
+//! - `dirlock`: the advisory rotation lock several instances share.
+
+mod dirlock;
+mod document;
+mod kind;
+mod signing;
+mod store;
+mod trust;
 
 use core::time::Duration;
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use bytes::Bytes;
-use jwk_core::{Algorithm, Header, Jwk, JwkSet, KeyUse};
-use jws_crypto::{Provider, Signer};
-use sha2::{Digest, Sha256};
+use jwk_core::{Algorithm, Jwk, KeyUse};
+use jws_crypto::Provider;
 
 use crate::clock::{Clock, SystemClock};
-use crate::dirlock::{DirLock, LOCK_FILE};
 use crate::error::Error;
 use crate::schedule::{KeyState, Schedule};
+use dirlock::{DirLock, LOCK_FILE};
+pub use document::JwksDocument;
+pub use kind::KeyKind;
+pub use signing::{sign_compact, SigningKey};
+use store::{create_dir, parse_name, read_key_file, write_new_private};
+pub use store::{pkcs8_pem, write_private_file};
 
-/// Largest key file read (an RSA 4096 PKCS#8 PEM is about 3.3 KB).
-const MAX_KEY_FILE: u64 = 64 * 1024;
 /// Longest wait for another instance's rotation before a scheduled rotation is skipped (it is
 /// retried at the next maintenance).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// The kind of key material in one file. One RSA key serves every configured RSA algorithm
-/// (published once per algorithm, as the guide's JWKS does). An ML-DSA key serves exactly its
-/// parameter set (RFC 9964: the `AKP` key's `alg` fixes it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum KeyKind {
-    /// RSA, for RS256 / RS384 / RS512 / PS256 / PS384 / PS512.
-    Rsa,
-    /// ECDSA P-256, for ES256.
-    P256,
-    /// ECDSA P-384, for ES384.
-    P384,
-    /// Ed25519, for EdDSA.
-    Ed25519,
-    /// ML-DSA-44 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
-    MlDsa44,
-    /// ML-DSA-65 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
-    MlDsa65,
-    /// ML-DSA-87 (RFC 9964; aws-lc-rs only), published as an `AKP` key.
-    MlDsa87,
-}
-
-impl KeyKind {
-    /// The kind of key `alg` signs with; `None` for algorithms this issuer does not sign with
-    /// (HMAC: a shared secret cannot be published; `none`; unsupported curves).
-    pub fn of(alg: &Algorithm) -> Option<KeyKind> {
-        match alg {
-            Algorithm::Rs256
-            | Algorithm::Rs384
-            | Algorithm::Rs512
-            | Algorithm::Ps256
-            | Algorithm::Ps384
-            | Algorithm::Ps512 => Some(KeyKind::Rsa),
-            Algorithm::Es256 => Some(KeyKind::P256),
-            Algorithm::Es384 => Some(KeyKind::P384),
-            Algorithm::EdDsa | Algorithm::Ed25519 => Some(KeyKind::Ed25519),
-            Algorithm::MlDsa44 => Some(KeyKind::MlDsa44),
-            Algorithm::MlDsa65 => Some(KeyKind::MlDsa65),
-            Algorithm::MlDsa87 => Some(KeyKind::MlDsa87),
-            _ => None,
-        }
-    }
-
-    /// The file name prefix (`rsa`, `p256`, `p384`, `ed25519`, `mldsa44`, `mldsa65`,
-    /// `mldsa87`).
-    pub fn prefix(self) -> &'static str {
-        match self {
-            KeyKind::Rsa => "rsa",
-            KeyKind::P256 => "p256",
-            KeyKind::P384 => "p384",
-            KeyKind::Ed25519 => "ed25519",
-            KeyKind::MlDsa44 => "mldsa44",
-            KeyKind::MlDsa65 => "mldsa65",
-            KeyKind::MlDsa87 => "mldsa87",
-        }
-    }
-
-    fn from_prefix(s: &str) -> Option<KeyKind> {
-        [
-            KeyKind::Rsa,
-            KeyKind::P256,
-            KeyKind::P384,
-            KeyKind::Ed25519,
-            KeyKind::MlDsa44,
-            KeyKind::MlDsa65,
-            KeyKind::MlDsa87,
-        ]
-        .into_iter()
-        .find(|k| k.prefix() == s)
-    }
-}
 
 /// A file in the key directory that was not used, and why. Such files are never deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,50 +65,6 @@ pub struct KeyStatus {
     pub state: KeyState,
     /// The key file name.
     pub file: String,
-}
-
-/// The JWKS document as served: body, strong `ETag`, and the `max-age` to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JwksDocument {
-    /// The JSON body.
-    pub body: Bytes,
-    /// A strong entity tag, quoted (`"…"`): the base64url SHA-256 of the body, truncated.
-    pub etag: String,
-    /// `Cache-Control: max-age` in seconds: the pre-publish period, so a cache that fetched
-    /// just before a key was added still sees that key before it signs.
-    pub max_age: u64,
-}
-
-/// The key that signs now for one algorithm.
-#[derive(Debug, Clone)]
-pub struct SigningKey {
-    /// The `kid` tokens carry.
-    pub kid: String,
-    /// The signer.
-    pub signer: Arc<dyn Signer>,
-}
-
-impl SigningKey {
-    /// Signs a JWT: header `{"alg", "kid", "typ"}`, the claims as given, compact serialization.
-    pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, Error> {
-        let mut header = Header::new(self.signer.algorithm().clone());
-        header.kid = Some(self.kid.clone());
-        header.typ = Some(typ.to_owned());
-        sign_compact(self.signer.as_ref(), &header.to_json(), &claims.to_string())
-    }
-}
-
-/// Signs `header` and `payload` JSON into a compact JWS (RFC 7515 section 7.1).
-pub fn sign_compact(signer: &dyn Signer, header: &str, payload: &str) -> Result<String, Error> {
-    let mut out = String::with_capacity(header.len() * 4 / 3 + payload.len() * 4 / 3 + 400);
-    jwk_core::b64::encode_into(header.as_bytes(), &mut out);
-    out.push('.');
-    jwk_core::b64::encode_into(payload.as_bytes(), &mut out);
-    let sig = signer.sign(out.as_bytes())?;
-    out.push('.');
-    jwk_core::b64::encode_into(&sig, &mut out);
-    Ok(out)
 }
 
 /// Builds a [`KeyManager`]. Defaults in each method's doc.
@@ -250,7 +151,7 @@ impl KeyManagerBuilder {
         }
         create_dir(&self.dir)?;
         // Refuse to start on a directory others could plant a key in (ssh's rule for ~/.ssh).
-        crate::trust::check_key_dir(&self.dir, |n| parse_name(n).is_some())?;
+        trust::check_key_dir(&self.dir, |n| parse_name(n).is_some())?;
         let manager = KeyManager {
             inner: Arc::new(Inner {
                 dir: self.dir,
@@ -331,11 +232,7 @@ impl View {
         View {
             valid_from: i64::MAX,
             valid_until: i64::MIN,
-            document: Arc::new(JwksDocument {
-                body: Bytes::from_static(b"{\"keys\":[]}"),
-                etag: String::new(),
-                max_age: 0,
-            }),
+            document: Arc::new(JwksDocument::empty()),
             active: Vec::new(),
             status: Vec::new(),
         }
@@ -535,17 +432,14 @@ impl KeyManager {
         // the document, and its ETag, the same on every instance.
         published.sort_by_key(|p| (p.0, core::cmp::Reverse(p.1), p.2));
         status.sort_by(|a, b| (b.created, &a.kid).cmp(&(a.created, &b.kid)));
-        let body = JwkSet::new(published.into_iter().map(|p| p.3).collect()).to_json();
-        let digest = Sha256::digest(body.as_bytes());
-        let etag = format!("\"{}\"", jwk_core::b64::encode(&digest[..18]));
+        let document = JwksDocument::publish(
+            published.into_iter().map(|p| p.3).collect(),
+            self.inner.schedule.prepublish.as_secs(),
+        );
         let view = Arc::new(View {
             valid_from: now,
             valid_until,
-            document: Arc::new(JwksDocument {
-                body: Bytes::from(body),
-                etag,
-                max_age: self.inner.schedule.prepublish.as_secs(),
-            }),
+            document: Arc::new(document),
             active,
             status,
         });
@@ -608,15 +502,7 @@ impl KeyManager {
         created: i64,
         algs: &[Algorithm],
     ) -> Result<LoadedKey, String> {
-        // Never through a symbolic link; owner and mode checked on the opened file.
-        let (file, meta) = crate::trust::open_key_file(path)?;
-        if meta.len() > MAX_KEY_FILE {
-            return Err(format!("{} bytes, more than a key file holds", meta.len()));
-        }
-        check_private(&meta)?;
-        let mut pem = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_FILE), &mut pem)
-            .map_err(|e| format!("cannot read: {e}"))?;
+        let pem = read_key_file(path)?;
         let cert = if self.inner.x5c && kind == KeyKind::Rsa {
             let rs256 = self
                 .inner
@@ -752,145 +638,4 @@ impl KeyManager {
 
 fn poisoned() -> Error {
     Error::config("key manager lock poisoned by a panic")
-}
-
-/// `<kind>-<created>.pem` with `created` a plausible Unix time.
-fn parse_name(name: &str) -> Option<(KeyKind, i64)> {
-    let stem = name.strip_suffix(".pem")?;
-    let (prefix, created) = stem.split_once('-')?;
-    let kind = KeyKind::from_prefix(prefix)?;
-    if created.is_empty() || !created.bytes().all(|b| b.is_ascii_digit()) || created.len() > 12 {
-        return None;
-    }
-    let created: i64 = created.parse().ok()?;
-    Some((kind, created))
-}
-
-/// PKCS#8 DER as a PEM `PRIVATE KEY` block (RFC 7468 section 10), 64 columns.
-pub fn pkcs8_pem(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str("-----END PRIVATE KEY-----\n");
-    out
-}
-
-fn create_dir(dir: &Path) -> Result<(), Error> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir).map_err(|e| Error::key_dir(dir, e))
-}
-
-#[cfg(unix)]
-fn check_private(meta: &fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "permissions {mode:04o} let others read a private key; expected owner-only (0600)"
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_meta: &fs::Metadata) -> Result<(), String> {
-    Ok(())
-}
-
-/// Writes a private key file with owner-only permissions. Fails (`key_dir`) when `path`
-/// exists: a key file is never replaced.
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::key_dir(path, "not a file name"))?;
-    if path.exists() {
-        return Err(Error::key_dir(path, "exists; not replaced"));
-    }
-    write_new_private(dir, name, bytes)
-}
-
-impl KeyKind {
-    /// The key file name the manager uses for a key of this kind created at `created`.
-    pub fn file_name(self, created: i64) -> String {
-        format!("{}-{created}.pem", self.prefix())
-    }
-}
-
-/// Writes `bytes` to `dir/name` with owner-only permissions, never replacing an existing file:
-/// written to a temporary file, synced, then hard-linked into place (which fails if the name
-/// exists, so two instances racing cannot overwrite each other's key).
-pub(crate) fn write_new_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", rand::random::<u64>()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::hard_link(&tmp, dir.join(name))
-    })();
-    let _ = fs::remove_file(&tmp);
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::key_dir(&dir.join(name), e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_file_names() {
-        assert_eq!(
-            parse_name("rsa-1700000000.pem"),
-            Some((KeyKind::Rsa, 1_700_000_000))
-        );
-        assert_eq!(parse_name("ed25519-5.pem"), Some((KeyKind::Ed25519, 5)));
-        for bad in [
-            "rsa-.pem",
-            "rsa-17x.pem",
-            "rsa-+1.pem",
-            "rsa-1700000000.key",
-            "dsa-1.pem",
-            "rsa-1-2.pem",
-            "rsa-9999999999999.pem",
-            "README",
-        ] {
-            assert_eq!(parse_name(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn pem_wraps_at_64_columns() {
-        let pem = pkcs8_pem(&[7u8; 100]);
-        let lines: Vec<&str> = pem.lines().collect();
-        assert_eq!(lines[0], "-----BEGIN PRIVATE KEY-----");
-        assert_eq!(lines[1].len(), 64);
-        assert_eq!(lines.last().copied(), Some("-----END PRIVATE KEY-----"));
-    }
 }
