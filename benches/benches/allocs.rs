@@ -13,7 +13,7 @@
 use std::alloc::System;
 use std::fmt::Write as _;
 
-use benches::{AppClaims, AppClaimsRef, Case};
+use benches::{AppClaims, AppClaimsBorrowed, Case};
 use criterion::black_box;
 use shared::{criterion_dir, jsonwebtoken_validation, parse_floor, SimpleKey};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
@@ -58,7 +58,7 @@ fn main() {
         let mut buf = Vec::new();
         let borrowed = count(|| {
             let v = aws
-                .validate_borrowed::<AppClaimsRef<'_>>(token, &mut buf)
+                .validate_borrowed::<AppClaimsBorrowed<'_>>(token, &mut buf)
                 .unwrap();
             black_box(v.claims().exp);
         });

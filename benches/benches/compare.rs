@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benches::{AppClaims, AppClaimsRef, Case, Material, AUD};
+use benches::{AppClaims, AppClaimsBorrowed, Case, Material, AUD};
 use criterion::black_box;
 use jwk_core::Algorithm;
 use jwt_validate::Validator;
@@ -159,7 +159,7 @@ fn main() {
         let aws_borrowed = || {
             let mut buf = buf.borrow_mut();
             let v = aws
-                .validate_borrowed::<AppClaimsRef<'_>>(black_box(&case.token), &mut buf)
+                .validate_borrowed::<AppClaimsBorrowed<'_>>(black_box(&case.token), &mut buf)
                 .unwrap();
             assert_eq!(v.claims().aud, AUD);
         };
@@ -263,11 +263,11 @@ fn main() {
             b.iter(|| black_box(&claims).deserialize_as::<AppClaims>().unwrap())
         });
         g.bench_function("claims_single_pass", |b| {
-            b.iter(|| jwk_core::ClaimsRef::parse_into::<AppClaims>(black_box(&payload)).unwrap())
+            b.iter(|| jwk_core::Claims::parse_into::<AppClaims>(black_box(&payload)).unwrap())
         });
         g.bench_function("claims_single_pass_borrowed", |b| {
             b.iter(|| {
-                jwk_core::ClaimsRef::parse_into::<AppClaimsRef<'_>>(black_box(&payload)).unwrap()
+                jwk_core::Claims::parse_into::<AppClaimsBorrowed<'_>>(black_box(&payload)).unwrap()
             })
         });
         g.finish();
@@ -447,7 +447,7 @@ fn summary(cases: &[Case], paired: &Paired, threads: &[ThreadRow]) -> String {
         ),
         (
             "claims_single_pass",
-            "one strict pass into the caller's owned struct (`ClaimsRef::parse_into`, what `validate_as` runs)",
+            "one strict pass into the caller's owned struct (`Claims::parse_into`, what `validate_as` runs)",
         ),
         (
             "claims_single_pass_borrowed",

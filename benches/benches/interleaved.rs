@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
-use benches::{AppClaims, AppClaimsRef, Case, AUD};
+use benches::{AppClaims, AppClaimsBorrowed, Case, AUD};
 use shared::{aws_limit, criterion_dir, jsonwebtoken_validation, parse_floor};
 
 mod shared;
@@ -115,7 +115,7 @@ fn measure(case: &Case, ours: &jwt_validate::Validator, rounds: usize) -> Vec<Ve
     let run_borrowed = || {
         let mut buf = buf.borrow_mut();
         let v = ours
-            .validate_borrowed::<AppClaimsRef<'_>>(black_box(&case.token), &mut buf)
+            .validate_borrowed::<AppClaimsBorrowed<'_>>(black_box(&case.token), &mut buf)
             .unwrap();
         assert_eq!(v.claims().aud, AUD);
     };

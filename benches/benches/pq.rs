@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use benches::{AppClaims, AppClaimsRef, AUD};
+use benches::{AppClaims, AppClaimsBorrowed, AUD};
 use criterion::black_box;
 use jwk_core::{Algorithm, JwkSet, KeyParams};
 use shared::{criterion_dir, median_ns, paired};
@@ -123,7 +123,7 @@ fn main() {
         let borrowed = || {
             let mut buf = buf.borrow_mut();
             let v = aws
-                .validate_borrowed::<AppClaimsRef<'_>>(black_box(&case.token), &mut buf)
+                .validate_borrowed::<AppClaimsBorrowed<'_>>(black_box(&case.token), &mut buf)
                 .unwrap();
             assert_eq!(v.claims().aud, AUD);
         };

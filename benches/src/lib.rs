@@ -66,7 +66,7 @@ pub struct AppClaims {
 
 /// The same claims borrowed from the decoded payload (what a zero-copy parse can give).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AppClaimsRef<'a> {
+pub struct AppClaimsBorrowed<'a> {
     /// `iss`.
     #[serde(borrow)]
     pub iss: &'a str,

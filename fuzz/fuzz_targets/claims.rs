@@ -1,6 +1,6 @@
 //! JWT claims: never panics; parsed claims keep the received bytes, which parse again to the
 //! same claims, and the caller's serde view agrees with the strict one. The one-pass reading
-//! into a caller's type (`ClaimsRef::parse_into`, with its flat fast path) answers exactly as
+//! into a caller's type (`Claims::parse_into`, with its flat fast path) answers exactly as
 //! the strict parse followed by serde: same value and registered claims, or the same error.
 #![no_main]
 
@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jwk_core::test_util::claims_parse_general;
-use jwk_core::{Claims, ClaimsRef, Value};
+use jwk_core::{Claims, Value};
 
 /// A typical application claims type: borrowed strings, options, an untagged audience, a
 /// nested struct, an enum and a catch-all map.
@@ -50,17 +50,25 @@ struct Realm {
 
 /// The one-pass answer for `T` is the two-pass answer.
 fn agree<'a, T: serde::Deserialize<'a> + PartialEq + std::fmt::Debug>(data: &'a [u8]) {
-    let one = ClaimsRef::parse_into::<T>(data);
+    let one = Claims::parse_into::<T>(data);
     let two = claims_parse_general(data).and_then(|c| {
-        // The same checked text, borrowed from `data` as the one pass borrows it.
-        let checked = ClaimsRef::parse_into::<serde::de::IgnoredAny>(data)?.0.checked_json();
-        assert_eq!(checked.as_str(), c.raw_json());
-        checked.deserialize_as::<T>().map(|t| (c, t))
+        // The text the strict parse checked, borrowed from `data` as the one pass borrows it,
+        // read by plain `serde_json` (what `CheckedJson::deserialize_as` runs).
+        assert_eq!(c.raw_json().as_bytes(), data);
+        let text = std::str::from_utf8(data).expect("strict JSON is UTF-8");
+        serde_json::from_str::<T>(text)
+            .map(|t| (c, t))
+            .map_err(|e| jwk_core::Error::Json {
+                part: jwk_core::Part::Payload,
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string().into(),
+            })
     });
     match (one, two) {
         (Ok((r, a)), Ok((c, b))) => {
             assert_eq!(a, b);
-            assert_eq!(r.to_claims(), c);
+            assert_eq!(r, c);
         }
         (Err(a), Err(b)) => assert_eq!(a, b),
         (a, b) => panic!("one pass {a:?}, two passes {b:?}"),
@@ -70,10 +78,10 @@ fn agree<'a, T: serde::Deserialize<'a> + PartialEq + std::fmt::Debug>(data: &'a 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let strict = claims_parse_general(data);
     assert_eq!(Claims::parse(data), strict, "flat path and general parser");
-    let typed = ClaimsRef::parse_into::<Value>(data);
+    let typed = Claims::parse_into::<Value>(data);
     match (&strict, &typed) {
         (Ok(claims), Ok((registered, value))) => {
-            assert_eq!(&registered.to_claims(), claims);
+            assert_eq!(registered, claims);
             let view: Value = claims.deserialize_as().expect("serde view of strict JSON");
             assert_eq!(value, &view);
         }
@@ -82,12 +90,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     agree::<App<'_>>(data);
     // A type that skips every member still checks all of them.
-    let skipped = ClaimsRef::parse_into::<serde::de::IgnoredAny>(data);
+    let skipped = Claims::parse_into::<serde::de::IgnoredAny>(data);
     assert_eq!(skipped.is_ok(), strict.is_ok());
     if let Ok(claims) = strict {
         assert_eq!(claims.raw_json().as_bytes(), data);
         let again = Claims::parse(claims.raw_json().as_bytes()).expect("reparse");
         assert_eq!(claims, again);
+        assert_eq!(
+            claims.clone().into_owned(),
+            claims,
+            "into_owned keeps the content"
+        );
+        let owned = Claims::parse_owned(data.to_vec()).expect("owned parse of strict JSON");
+        assert_eq!(owned, claims, "owned parse");
         let value: Value = claims.deserialize_as().expect("serde view of strict JSON");
         assert_eq!(value, claims.to_value());
     }

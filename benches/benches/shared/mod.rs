@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use benches::{AppClaimsRef, Case, Material, AUD, ISS};
+use benches::{AppClaimsBorrowed, Case, Material, AUD, ISS};
 use jwk_core::Algorithm;
 use serde::Deserialize;
 
@@ -123,7 +123,7 @@ pub(crate) fn parse_floor(token: &str) -> usize {
     let hb = engine.decode(h).unwrap();
     let pb = engine.decode(p).unwrap();
     let header: HeaderRef<'_> = serde_json::from_slice(&hb).unwrap();
-    let claims: AppClaimsRef<'_> = serde_json::from_slice(&pb).unwrap();
+    let claims: AppClaimsBorrowed<'_> = serde_json::from_slice(&pb).unwrap();
     header.alg.len()
         + header.typ.map_or(0, str::len)
         + header.kid.map_or(0, str::len)

@@ -1,14 +1,16 @@
 //! JWT claims sets (RFC 7519 section 4).
 
-use alloc::boxed::Box;
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Part};
+use crate::flat;
 use crate::json::{
     self, duplicate, fail, Check, CheckedJson, KeySeed, Names, Node, NodeSeed, Slot,
 };
@@ -119,23 +121,24 @@ impl fmt::Display for NumericDate {
     }
 }
 
-/// The `aud` claim: one string or an array of strings, as received.
+/// The `aud` claim: one string or an array of strings, as received. Each value borrows from
+/// the claims text where it has no escapes ([`Claims`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
+pub enum Audience<'a> {
     /// `"aud": "x"`.
-    One(String),
+    One(Cow<'a, str>),
     /// `"aud": ["x", "y"]` (possibly empty).
-    Many(Vec<String>),
+    Many(Vec<Cow<'a, str>>),
 }
 
-impl Audience {
+impl Audience<'_> {
     /// Every audience value.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let s: &[String] = match self {
+        let s: &[Cow<'_, str>] = match self {
             Audience::One(s) => core::slice::from_ref(s),
             Audience::Many(v) => v,
         };
-        s.iter().map(String::as_str)
+        s.iter().map(|c| &**c)
     }
 
     /// True when `aud` names `value` (exact, case-sensitive: RFC 7519 section 4.1.3).
@@ -147,20 +150,37 @@ impl Audience {
     pub fn is_empty(&self) -> bool {
         matches!(self, Audience::Many(v) if v.is_empty())
     }
+
+    /// The same values, owned (copies what is borrowed).
+    pub fn into_owned(self) -> Audience<'static> {
+        match self {
+            Audience::One(s) => Audience::One(own(s)),
+            Audience::Many(v) => Audience::Many(v.into_iter().map(own).collect()),
+        }
+    }
 }
 
-/// A JWT claims set. Registered claims are typed; all members are kept as the received JSON.
+fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
+}
+
+/// A JWT claims set. The registered claims are typed; all members are kept as the received JSON.
+///
+/// One type for borrowed and owned claims: [`Claims::parse`] borrows from its input (string
+/// claims are [`Cow::Borrowed`] where the text has no escapes and the usual claims set takes
+/// the flat fast path, owned otherwise), [`Claims::parse_owned`] and [`Claims::into_owned`]
+/// give a `Claims<'static>` that can be stored or sent to another thread.
 ///
 /// A registered claim of the wrong JSON type is an error when parsing, never read as absent.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Claims {
+pub struct Claims<'a> {
     /// `iss`.
-    pub iss: Option<String>,
+    pub iss: Option<Cow<'a, str>>,
     /// `sub`.
-    pub sub: Option<String>,
+    pub sub: Option<Cow<'a, str>>,
     /// `aud`.
-    pub aud: Option<Audience>,
+    pub aud: Option<Audience<'a>>,
     /// `exp`.
     pub exp: Option<NumericDate>,
     /// `nbf`.
@@ -168,88 +188,103 @@ pub struct Claims {
     /// `iat`.
     pub iat: Option<NumericDate>,
     /// `jti`.
-    pub jti: Option<String>,
-    raw: Box<str>,
+    pub jti: Option<Cow<'a, str>>,
+    raw: Cow<'a, str>,
 }
 
-impl Claims {
-    /// Parses a decoded payload strictly: a JSON object, no duplicate member at any depth,
-    /// bounded nesting, registered claims of the right type.
-    pub fn parse(json: &[u8]) -> Result<Self, Error> {
-        if let Some(claims) = core::str::from_utf8(json)
-            .ok()
-            .and_then(crate::claims_ref::flat_claims_borrowed)
-        {
-            return Ok(claims);
-        }
-        Self::parse_general(json)
-    }
-
-    /// [`Self::parse`] without the flat fast path (`crate::flat`): the reference that path is
-    /// tested and fuzzed against (through `test_util` with the `test-util` feature).
-    pub(crate) fn parse_general(json: &[u8]) -> Result<Self, Error> {
-        // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
-        // then reads a `str` and does not check every string again.
-        let text = core::str::from_utf8(json).map_err(|e| Error::Json {
-            part: Part::Payload,
-            line: 0,
-            column: e.valid_up_to(),
-            message: "not UTF-8".into(),
-        })?;
-        let slot = Slot::default();
-        let mut claims =
-            json::parse_seed_str(text, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
-        claims.raw = text.into();
-        Ok(claims)
-    }
-
-    /// [`Self::parse`] taking the decoded payload by value: its buffer becomes
-    /// [`Self::raw_json`] without a copy.
-    pub fn parse_owned(json: Vec<u8>) -> Result<Self, Error> {
-        let text = String::from_utf8(json).map_err(|e| Error::Json {
-            part: Part::Payload,
-            line: 0,
-            column: e.utf8_error().valid_up_to(),
-            message: "not UTF-8".into(),
-        })?;
-        // The usual claims set takes the flat path (see `crate::flat`); the rest, and every
-        // error, the general parser below.
-        let text = match crate::claims_ref::flat_claims(text) {
-            Ok(claims) => return Ok(claims),
-            Err(text) => text,
-        };
-        let slot = Slot::default();
-        let mut claims =
-            json::parse_seed_str(&text, Part::Payload, &slot, ClaimsSeed { slot: &slot })?;
-        claims.raw = text.into_boxed_str();
-        Ok(claims)
-    }
-
-    /// Assembles claims already checked by a strict parse of `raw`.
-    pub(crate) fn from_parts(
-        iss: Option<String>,
-        sub: Option<String>,
-        aud: Option<Audience>,
-        [exp, nbf, iat]: [Option<NumericDate>; 3],
-        jti: Option<String>,
-        raw: Box<str>,
-    ) -> Self {
+impl<'a> Claims<'a> {
+    /// No claims, `raw` as the kept JSON.
+    pub(crate) fn empty(raw: Cow<'a, str>) -> Self {
         Claims {
-            iss,
-            sub,
-            aud,
-            exp,
-            nbf,
-            iat,
-            jti,
+            iss: None,
+            sub: None,
+            aud: None,
+            exp: None,
+            nbf: None,
+            iat: None,
+            jti: None,
             raw,
         }
     }
 
-    /// The same claims with `raw` as the kept JSON.
-    pub(crate) fn with_raw(mut self, raw: Box<str>) -> Self {
-        self.raw = raw;
-        self
+    /// Parses a decoded payload strictly: a JSON object, no duplicate member at any depth,
+    /// bounded nesting, registered claims of the right type. The claims borrow from `json`
+    /// (see [`Claims`]); [`Self::into_owned`] detaches them.
+    pub fn parse(json: &'a [u8]) -> Result<Self, Error> {
+        let text = utf8(json)?;
+        match flat::parse_into::<de::IgnoredAny>(text) {
+            Some((claims, _)) => Ok(claims),
+            None => Self::parse_general(json),
+        }
+    }
+
+    /// [`Self::parse`] without the flat fast path (`crate::flat`): the reference that path is
+    /// tested and fuzzed against (through `test_util` with the `test-util` feature).
+    pub(crate) fn parse_general(json: &'a [u8]) -> Result<Self, Error> {
+        // UTF-8 once, up front (RFC 8259 section 8.1: JSON text is UTF-8); the JSON parser
+        // then reads a `str` and does not check every string again.
+        let text = utf8(json)?;
+        let mut claims = general(text)?;
+        claims.raw = Cow::Borrowed(text);
+        Ok(claims)
+    }
+
+    /// [`Self::parse`] taking the decoded payload by value: its buffer becomes
+    /// [`Self::raw_json`] without a copy, and the claims own their values.
+    pub fn parse_owned(json: Vec<u8>) -> Result<Claims<'static>, Error> {
+        let text = String::from_utf8(json).map_err(|e| not_utf8(e.utf8_error()))?;
+        // The usual claims set takes the flat path (see `crate::flat`); the rest, and every
+        // error, the general parser.
+        let mut claims = match flat::parse_into::<de::IgnoredAny>(&text) {
+            Some((claims, _)) => claims.owned_values(),
+            None => general(&text)?,
+        };
+        claims.raw = Cow::Owned(text);
+        Ok(claims)
+    }
+
+    /// Parses a decoded payload strictly (as [`Claims::parse`]: a JSON object, no duplicate
+    /// member at any depth, bounded nesting, registered claims of the right type) and
+    /// deserializes it into `T` in the same pass. `T` may borrow from `json`.
+    ///
+    /// The usual claims set takes one pass through the flat reader (`crate::flat`), which
+    /// checks it, reads the registered claims and fills `T` at once. Anything it declines (an
+    /// escape, a fraction, a negative number, a `RawValue`, any error) takes two: the general
+    /// strict parser, then `serde_json` over the text it checked ([`CheckedJson`]). The flat
+    /// reader changes the cost, never the answer.
+    ///
+    /// Errors: those of [`Claims::parse`] first; then `T`'s own, as [`Error::Json`].
+    pub fn parse_into<T: Deserialize<'a>>(json: &'a [u8]) -> Result<(Self, T), Error> {
+        let text = utf8(json)?;
+        if let Some(done) = flat::parse_into(text) {
+            return Ok(done);
+        }
+        let claims = Self::parse_general(json)?;
+        let t = CheckedJson::new(text).deserialize_as()?;
+        Ok((claims, t))
+    }
+
+    /// The same claims, owning every value (copies what is borrowed): for storing them or
+    /// sending them to another thread after the input is gone.
+    pub fn into_owned(mut self) -> Claims<'static> {
+        let raw = core::mem::take(&mut self.raw).into_owned();
+        let mut claims = self.owned_values();
+        claims.raw = Cow::Owned(raw);
+        claims
+    }
+
+    /// The registered claims owned, with an empty `raw` for the caller to set.
+    fn owned_values(self) -> Claims<'static> {
+        Claims {
+            iss: self.iss.map(own),
+            sub: self.sub.map(own),
+            aud: self.aud.map(Audience::into_owned),
+            exp: self.exp,
+            nbf: self.nbf,
+            iat: self.iat,
+            jti: self.jti.map(own),
+            raw: Cow::Borrowed(""),
+        }
     }
 
     /// The claims set as received (decoded from base64url, not re-serialized).
@@ -257,12 +292,12 @@ impl Claims {
         &self.raw
     }
 
-    /// The claims as a JSON value.
+    /// The claims as a JSON value (parses the text again: for rare lookups).
     pub fn to_value(&self) -> Value {
         json::parse_value(self.raw.as_bytes(), Part::Payload).unwrap_or(Value::Null)
     }
 
-    /// One member by name, as JSON.
+    /// One member by name, as JSON (parses the text again: for rare lookups).
     pub fn get(&self, name: &str) -> Option<Value> {
         match self.to_value() {
             Value::Object(mut m) => m.remove(name),
@@ -283,37 +318,47 @@ impl Claims {
     }
 }
 
+/// The general strict parse of `text`, values owned, `raw` empty.
+fn general(text: &str) -> Result<Claims<'static>, Error> {
+    let slot = Slot::default();
+    json::parse_seed_str(text, Part::Payload, &slot, ClaimsSeed { slot: &slot })
+}
+
+fn utf8(json: &[u8]) -> Result<&str, Error> {
+    core::str::from_utf8(json).map_err(not_utf8)
+}
+
+fn not_utf8(e: core::str::Utf8Error) -> Error {
+    Error::Json {
+        part: Part::Payload,
+        line: 0,
+        column: e.valid_up_to(),
+        message: "not UTF-8".into(),
+    }
+}
+
 struct ClaimsSeed<'s> {
     slot: &'s Slot,
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims, D::Error> {
+    type Value = Claims<'static>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims<'static>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims;
+    type Value = Claims<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object (JWT claims set)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'static>, A::Error> {
         let slot = self.slot;
         let mut names = Names::default();
-        let mut c = Claims {
-            iss: None,
-            sub: None,
-            aud: None,
-            exp: None,
-            nbf: None,
-            iat: None,
-            jti: None,
-            raw: Box::default(),
-        };
+        let mut c = Claims::empty(Cow::Borrowed(""));
         let node_seed = NodeSeed {
             depth: 1,
             part: Part::Payload,
@@ -339,7 +384,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                         "iss" => &mut c.iss,
                         "sub" => &mut c.sub,
                         _ => &mut c.jti,
-                    } = Some(s);
+                    } = Some(Cow::Owned(s));
                 }
                 "exp" | "nbf" | "iat" => {
                     let claim: &'static str = match &*name {
@@ -357,12 +402,14 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 }
                 "aud" => {
                     c.aud = Some(match map.next_value_seed(node_seed)? {
-                        Node::String(s) => Audience::One(s),
-                        node @ Node::Array(_) => {
-                            Audience::Many(json::strings(node).map_err(|_| {
-                                bad("aud", "must be a string or an array of strings")
-                            })?)
-                        }
+                        Node::String(s) => Audience::One(Cow::Owned(s)),
+                        node @ Node::Array(_) => Audience::Many(
+                            json::strings(node)
+                                .map_err(|_| bad("aud", "must be a string or an array of strings"))?
+                                .into_iter()
+                                .map(Cow::Owned)
+                                .collect(),
+                        ),
                         _ => return Err(bad("aud", "must be a string or an array of strings")),
                     });
                 }
@@ -381,11 +428,11 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Claims, Error> {
+    fn parse(s: &str) -> Result<Claims<'_>, Error> {
         Claims::parse(s.as_bytes())
     }
 
-    fn parse_bytes(b: &[u8]) -> Result<Claims, Error> {
+    fn parse_bytes(b: &[u8]) -> Result<Claims<'_>, Error> {
         Claims::parse(b)
     }
 

@@ -450,8 +450,7 @@ pub fn parse_value(bytes: &[u8], part: Part) -> Result<Value, Error> {
 /// bounded nesting): only this crate's parsers make one, so the plain `serde_json` read that
 /// [`Self::deserialize_as`] does cannot meet a duplicate-member trick.
 ///
-/// Made by [`Claims::checked_json`](crate::Claims::checked_json) and
-/// [`ClaimsRef::checked_json`](crate::ClaimsRef::checked_json).
+/// Made by [`Claims::checked_json`](crate::Claims::checked_json).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckedJson<'a>(&'a str);
 

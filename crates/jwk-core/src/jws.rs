@@ -188,8 +188,8 @@ impl<'a> UnverifiedJws<'a> {
 
     /// The claims, **unverified**: for `jwkctl decode` and logs only. The prefix is there for
     /// code reviewers.
-    pub fn dangerous_claims(&self) -> Result<Claims, Error> {
-        Claims::parse(&self.payload()?)
+    pub fn dangerous_claims(&self) -> Result<Claims<'static>, Error> {
+        Claims::parse_owned(self.payload()?)
     }
 }
 

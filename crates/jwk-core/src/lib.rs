@@ -37,8 +37,13 @@
 //! integer, and so every signature check, is the same either way. `n` or `e` of only zero
 //! octets is `invalid_key`.
 //!
+//! # One claims type, borrowed or owned
+//! [`Claims`] holds the registered claims as `Cow<'a, str>`: [`Claims::parse`] borrows them
+//! from the payload where the text has no escapes, [`Claims::parse_owned`] and
+//! [`Claims::into_owned`] give a `Claims<'static>` to store or send across threads.
+//!
 //! # One pass into the caller's type
-//! [`ClaimsRef::parse_into`] applies the same rules while deserializing the claims into the
+//! [`Claims::parse_into`] applies the same rules while deserializing the claims into the
 //! caller's type (which may borrow from the payload) and reading the registered claims. The
 //! usual claims set (unescaped strings, non-negative integers, literals, arrays, objects) is
 //! read in one pass by a small strict deserializer of this crate; anything else, and every
@@ -71,7 +76,6 @@ extern crate alloc;
 mod alg;
 pub mod b64;
 mod claims;
-mod claims_ref;
 mod error;
 mod flat;
 mod header;
@@ -88,7 +92,7 @@ pub mod test_util {
     use crate::{Claims, Error, Header};
 
     /// [`Claims::parse`] without the flat fast path.
-    pub fn claims_parse_general(json: &[u8]) -> Result<Claims, Error> {
+    pub fn claims_parse_general(json: &[u8]) -> Result<Claims<'_>, Error> {
         Claims::parse_general(json)
     }
 
@@ -100,7 +104,6 @@ pub mod test_util {
 
 pub use alg::{Algorithm, Family};
 pub use claims::{Audience, Claims, NumericDate};
-pub use claims_ref::{AudienceRef, ClaimsRef};
 pub use error::{Error, Part};
 pub use header::{strip_application, Header, REGISTERED_NAMES};
 pub use jwk::{

@@ -1,4 +1,4 @@
-//! Registered clients and their authentication at the token endpoint (RFC 6749 section 2.3,
+//! Known clients and their authentication at the token endpoint (RFC 6749 section 2.3,
 //! RFC 7521 section 4.2, RFC 7523 sections 2.2 and 3).
 
 use core::fmt;

@@ -56,7 +56,7 @@
 //!   own key source and algorithms; `sub`, `aud`, `exp` (bounded lifetime), `nbf`, `iat` and
 //!   `jti` checks; RFC 6749 section 5.1 / 5.2 responses ([`TokenResponse`], [`Refusal`]), with
 //!   fixed error descriptions in RFC 6749's character set (details go to `tracing`).
-//! - Registered clients ([`Client`], [`ClientAuth`]) authenticated at the token endpoint:
+//! - Known clients ([`Client`], [`ClientAuth`]) authenticated at the token endpoint:
 //!   `client_secret_basic` / `client_secret_post` (Argon2id hashes, [`hash_client_secret`]),
 //!   `private_key_jwt` (RFC 7523 2.2; `aud` must be the issuer identifier as a single string,
 //!   per the 2025 update of RFC 7523; `jti` single-use) and `none`. Every failure is 401

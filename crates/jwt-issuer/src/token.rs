@@ -317,7 +317,7 @@ impl TokenServiceBuilder {
             };
             clients.insert(
                 c.client_id.clone(),
-                Registered {
+                ClientEntry {
                     client: c,
                     validator,
                 },
@@ -374,7 +374,7 @@ struct Inner {
     audience: String,
     keys: KeyManager,
     trusted: HashMap<String, Trusted>,
-    clients: HashMap<String, Registered>,
+    clients: HashMap<String, ClientEntry>,
     access_token_lifetime: Duration,
     max_assertion_lifetime: Duration,
     leeway: Duration,
@@ -391,7 +391,8 @@ struct Trusted {
 }
 
 #[derive(Debug)]
-struct Registered {
+/// A client the issuer knows, with its assertion validator.
+struct ClientEntry {
     client: Client,
     /// For `private_key_jwt`.
     validator: Option<Validator>,
@@ -401,7 +402,7 @@ struct Registered {
 enum Caller<'a> {
     /// A registered client; for `private_key_jwt`, its assertion's `jti` and expiry, recorded
     /// once the grant has been checked.
-    Client(&'a Registered, Option<(String, i64)>),
+    Client(&'a ClientEntry, Option<(String, i64)>),
     /// No client registered and unauthenticated clients allowed: the `client_id` parameter,
     /// if any.
     Unauthenticated(Option<String>),
@@ -638,7 +639,8 @@ impl TokenService {
         let claimed = UnverifiedJws::parse(assertion, &Limits::default())
             .ok()
             .and_then(|j| j.dangerous_claims().ok())
-            .and_then(|c| c.iss);
+            .and_then(|c| c.iss)
+            .map(|iss| iss.into_owned());
         let Some(id) = claimed else {
             return Err(fail("client assertion malformed or without iss", None));
         };

@@ -65,7 +65,10 @@ async fn whole_exchange() {
         .unwrap();
     let c = verified.claims();
     // The subject is qualified by its identity provider, which is recorded as well.
-    assert_eq!(c.sub, Some(format!("{}#alice", env.idp.url)));
+    assert_eq!(
+        c.sub.as_deref(),
+        Some(format!("{}#alice", env.idp.url).as_str())
+    );
     assert_eq!(c.get("idp"), Some(Value::String(env.idp.url.clone())));
     assert_eq!(c.get("idp_sub"), Some(Value::String("alice".into())));
     assert_eq!(c.iss.as_deref(), Some(env.svc.url.as_str()));

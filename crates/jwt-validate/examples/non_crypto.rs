@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use jwk_core::{b64, Algorithm, Claims, ClaimsRef, Header, JwkSet, Limits, Part, UnverifiedJws};
+use jwk_core::{b64, Algorithm, Claims, Header, JwkSet, Limits, Part, UnverifiedJws};
 use jwt_validate::{FixedClock, Validator};
 
 /// The claims every benchmark contender reads, owned.
@@ -33,7 +33,7 @@ struct AppClaims {
 /// The same, borrowed from the decoded payload.
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
-struct AppClaimsRef<'a> {
+struct AppClaimsBorrowed<'a> {
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
@@ -112,12 +112,15 @@ fn main() {
         black_box(validator.validate_as::<AppClaims>(black_box(&token))).unwrap();
     });
     let mut buf = Vec::new();
-    let borrowed = time("validate_borrowed::<AppClaimsRef> (buffer reused)", || {
-        let v = validator
-            .validate_borrowed::<AppClaimsRef<'_>>(black_box(&token), &mut buf)
-            .unwrap();
-        black_box(v.claims().exp);
-    });
+    let borrowed = time(
+        "validate_borrowed::<AppClaimsBorrowed> (buffer reused)",
+        || {
+            let v = validator
+                .validate_borrowed::<AppClaimsBorrowed<'_>>(black_box(&token), &mut buf)
+                .unwrap();
+            black_box(v.claims().exp);
+        },
+    );
     let plain = time("validate (Claims)", || {
         black_box(validator.validate(black_box(&token))).unwrap();
     });
@@ -155,17 +158,17 @@ fn main() {
         .unwrap();
     });
     let payload = jws.payload().unwrap();
-    time("ClaimsRef::parse_into::<AppClaims>", || {
-        black_box(ClaimsRef::parse_into::<AppClaims>(black_box(&payload))).unwrap();
+    time("Claims::parse_into::<AppClaims>", || {
+        black_box(Claims::parse_into::<AppClaims>(black_box(&payload))).unwrap();
     });
-    time("ClaimsRef::parse_into::<AppClaimsRef>", || {
-        black_box(ClaimsRef::parse_into::<AppClaimsRef<'_>>(black_box(
+    time("Claims::parse_into::<AppClaimsBorrowed>", || {
+        black_box(Claims::parse_into::<AppClaimsBorrowed<'_>>(black_box(
             &payload,
         )))
         .unwrap();
     });
-    time("serde_json into AppClaimsRef (no strictness)", || {
-        black_box(serde_json::from_slice::<AppClaimsRef<'_>>(black_box(
+    time("serde_json into AppClaimsBorrowed (no strictness)", || {
+        black_box(serde_json::from_slice::<AppClaimsBorrowed<'_>>(black_box(
             &payload,
         )))
         .unwrap();

@@ -38,7 +38,7 @@
 //! - [`Validator::validate`] / [`Validator::validate_as`]: a JWT, synchronously, over the keys
 //!   the source holds now ([`StaticKeys`] always holds its keys). `validate_as::<T>` fills the
 //!   caller's type in the same strict pass that reads the registered claims for the policy
-//!   (`jwk_core::ClaimsRef::parse_into`).
+//!   ([`Claims::parse_into`]).
 //! - [`Validator::validate_borrowed`]: the same with the payload decoded into a buffer the
 //!   caller lends (and reuses), so `T` may borrow `&str` fields from it: no allocation per
 //!   validation once the token's header has been seen on this thread.
@@ -76,6 +76,16 @@
 //!   most 5 by default. Header-supplied keys (`jwk`, `jku`, `x5u`, `x5c`) are never used.
 //! - Claims: wrong JSON types are `invalid_claim`, never "absent"; `exp` is required by
 //!   default; leeway 60 s; a token carrying `aud` needs a named audience or an explicit opt-out.
+//!
+//! # Claims
+//! One type, [`Claims`], for the registered claims whether they borrow from the payload or
+//! own their values (`Cow` fields; `jwk_core` has the details). What [`Validator::validate`]
+//! returns, and what the verified-token cache stores, is `Claims<'static>`: it owns the
+//! decoded payload and outlives the token. [`Verified`]'s type parameter defaults to it, so
+//! `Verified` alone names the usual result and no `OwnedClaims` alias is added (one more name
+//! for the same type would be one more thing to learn). To keep borrowed claims from a
+//! payload you decoded yourself, `Claims::parse`, and `into_owned()` when they must outlive
+//! it.
 //!
 //! # Features
 //! - `aws-lc-rs` (default): the aws-lc-rs backend of `jws-crypto`.

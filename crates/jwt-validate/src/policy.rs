@@ -2,7 +2,7 @@
 
 use core::time::Duration;
 
-use jwk_core::{strip_application, Algorithm, Claims, ClaimsRef, Header, NumericDate, Value};
+use jwk_core::{strip_application, Algorithm, Claims, Header, NumericDate, Value};
 
 use crate::error::Error;
 
@@ -199,13 +199,13 @@ impl Policy {
     pub(crate) fn check_claims(
         &self,
         header: &Header,
-        claims: &impl Registered,
+        claims: &Claims<'_>,
         now: Duration,
     ) -> Result<(), Error> {
         self.check_typ(header)?;
         self.check_time(claims, now)?;
         if !self.issuers.is_empty() {
-            let iss = claims.iss().ok_or_else(|| missing("iss"))?;
+            let iss = claims.iss.as_deref().ok_or_else(|| missing("iss"))?;
             if !self.issuers.iter().any(|i| i == iss) {
                 return Err(Error::IssuerMismatch {
                     found: Some(iss.into()),
@@ -215,7 +215,7 @@ impl Policy {
         match &self.audience {
             AudienceRule::Skip => {}
             AudienceRule::Unset => {
-                if claims.aud().is_some() {
+                if claims.aud.is_some() {
                     return Err(Error::AudienceMismatch {
                         reason: "the token names an audience but this validator names none \
                                  (RFC 7519 section 4.1.3)"
@@ -224,9 +224,9 @@ impl Policy {
                 }
             }
             AudienceRule::OneOf(expected) => {
-                let aud = claims.aud().ok_or_else(|| missing("aud"))?;
+                let aud = claims.aud.as_ref().ok_or_else(|| missing("aud"))?;
                 if !expected.iter().any(|e| aud.contains(e)) {
-                    let found = aud.values();
+                    let found: Vec<&str> = aud.iter().collect();
                     return Err(Error::AudienceMismatch {
                         reason: format!("token aud {found:?} names none of {expected:?}").into(),
                     });
@@ -234,7 +234,7 @@ impl Policy {
             }
         }
         if let Some(expected) = &self.subject {
-            let sub = claims.sub().ok_or_else(|| missing("sub"))?;
+            let sub = claims.sub.as_deref().ok_or_else(|| missing("sub"))?;
             if sub != expected {
                 return Err(Error::SubjectMismatch { found: sub.into() });
             }
@@ -242,13 +242,13 @@ impl Policy {
         let mut value: Option<Value> = None;
         for name in &self.required {
             let present = match name.as_str() {
-                "iss" => claims.iss().is_some(),
-                "sub" => claims.sub().is_some(),
-                "aud" => claims.aud().is_some(),
-                "exp" => claims.exp().is_some(),
-                "nbf" => claims.nbf().is_some(),
-                "iat" => claims.iat().is_some(),
-                "jti" => claims.has_jti(),
+                "iss" => claims.iss.is_some(),
+                "sub" => claims.sub.is_some(),
+                "aud" => claims.aud.is_some(),
+                "exp" => claims.exp.is_some(),
+                "nbf" => claims.nbf.is_some(),
+                "iat" => claims.iat.is_some(),
+                "jti" => claims.jti.is_some(),
                 other => value
                     .get_or_insert_with(|| claims.to_value())
                     .get(other)
@@ -261,11 +261,11 @@ impl Policy {
         Ok(())
     }
 
-    fn check_time(&self, claims: &impl Registered, now: Duration) -> Result<(), Error> {
+    fn check_time(&self, claims: &Claims<'_>, now: Duration) -> Result<(), Error> {
         let now_ns = i128::try_from(now.as_nanos()).unwrap_or(i128::MAX);
         let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         let leeway = i128::try_from(self.leeway.as_nanos()).unwrap_or(i128::MAX);
-        if let Some(exp) = claims.exp() {
+        if let Some(exp) = claims.exp {
             // RFC 7519 4.1.4: "on or after" exp the token must not be accepted.
             if nanos(exp) <= now_ns.saturating_sub(leeway) {
                 return Err(Error::Expired {
@@ -275,7 +275,7 @@ impl Policy {
                 });
             }
         }
-        if let Some(nbf) = claims.nbf() {
+        if let Some(nbf) = claims.nbf {
             if nanos(nbf) > now_ns.saturating_add(leeway) {
                 return Err(Error::NotYetValid {
                     nbf: nbf.secs(),
@@ -283,7 +283,7 @@ impl Policy {
                 });
             }
         }
-        if let Some(iat) = claims.iat() {
+        if let Some(iat) = claims.iat {
             if nanos(iat) > now_ns.saturating_add(leeway) {
                 return Err(Error::IssuedInFuture {
                     iat: iat.secs(),
@@ -292,7 +292,7 @@ impl Policy {
             }
         }
         if let Some(max_age) = self.max_age {
-            let iat = claims.iat().ok_or_else(|| missing("iat"))?;
+            let iat = claims.iat.ok_or_else(|| missing("iat"))?;
             let limit = i128::try_from(max_age.as_nanos())
                 .unwrap_or(i128::MAX)
                 .saturating_add(leeway);
@@ -305,98 +305,6 @@ impl Policy {
             }
         }
         Ok(())
-    }
-}
-
-/// The registered claims the policy reads, from an owned [`Claims`] or a borrowed
-/// [`ClaimsRef`].
-pub(crate) trait Registered {
-    fn iss(&self) -> Option<&str>;
-    fn sub(&self) -> Option<&str>;
-    fn aud(&self) -> Option<Aud<'_>>;
-    fn exp(&self) -> Option<NumericDate>;
-    fn nbf(&self) -> Option<NumericDate>;
-    fn iat(&self) -> Option<NumericDate>;
-    fn has_jti(&self) -> bool;
-    /// The whole claims set as JSON, for members the policy requires by name.
-    fn to_value(&self) -> Value;
-}
-
-/// An `aud` claim of either form.
-#[derive(Clone, Copy)]
-pub(crate) enum Aud<'c> {
-    Owned(&'c jwk_core::Audience),
-    Borrowed(&'c jwk_core::AudienceRef<'c>),
-}
-
-impl Aud<'_> {
-    fn contains(&self, value: &str) -> bool {
-        match self {
-            Aud::Owned(a) => a.contains(value),
-            Aud::Borrowed(a) => a.contains(value),
-        }
-    }
-
-    fn values(&self) -> Vec<&str> {
-        match self {
-            Aud::Owned(a) => a.iter().collect(),
-            Aud::Borrowed(a) => a.iter().collect(),
-        }
-    }
-}
-
-impl Registered for Claims {
-    fn iss(&self) -> Option<&str> {
-        self.iss.as_deref()
-    }
-    fn sub(&self) -> Option<&str> {
-        self.sub.as_deref()
-    }
-    fn aud(&self) -> Option<Aud<'_>> {
-        self.aud.as_ref().map(Aud::Owned)
-    }
-    fn exp(&self) -> Option<NumericDate> {
-        self.exp
-    }
-    fn nbf(&self) -> Option<NumericDate> {
-        self.nbf
-    }
-    fn iat(&self) -> Option<NumericDate> {
-        self.iat
-    }
-    fn has_jti(&self) -> bool {
-        self.jti.is_some()
-    }
-    fn to_value(&self) -> Value {
-        Claims::to_value(self)
-    }
-}
-
-impl Registered for ClaimsRef<'_> {
-    fn iss(&self) -> Option<&str> {
-        self.iss.as_deref()
-    }
-    fn sub(&self) -> Option<&str> {
-        self.sub.as_deref()
-    }
-    fn aud(&self) -> Option<Aud<'_>> {
-        self.aud.as_ref().map(Aud::Borrowed)
-    }
-    fn exp(&self) -> Option<NumericDate> {
-        self.exp
-    }
-    fn nbf(&self) -> Option<NumericDate> {
-        self.nbf
-    }
-    fn iat(&self) -> Option<NumericDate> {
-        self.iat
-    }
-    fn has_jti(&self) -> bool {
-        self.jti.is_some()
-    }
-    fn to_value(&self) -> Value {
-        jwk_core::json::parse_value(self.raw_json().as_bytes(), jwk_core::Part::Payload)
-            .unwrap_or(Value::Null)
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) struct TokenCache {
 struct Entry {
     token: Box<str>,
     header: Arc<Header>,
-    claims: Claims,
+    claims: Claims<'static>,
     /// The route the token took (`None`: the default key source).
     route: Option<usize>,
     /// The key set it verified against; weak, so the cache keeps no retired keys alive (and
@@ -44,7 +44,7 @@ struct Entry {
 /// What a hit hands back: the stored header and claims, and the route to re-check them with.
 pub(crate) struct Hit {
     pub(crate) header: Arc<Header>,
-    pub(crate) claims: Claims,
+    pub(crate) claims: Claims<'static>,
     pub(crate) route: Option<usize>,
 }
 
@@ -89,7 +89,7 @@ impl TokenCache {
         &self,
         token: &str,
         header: &Arc<Header>,
-        claims: &Claims,
+        claims: &Claims<'static>,
         route: Option<usize>,
         set: &Arc<KeySet>,
         now_secs: i64,

@@ -3,7 +3,7 @@
 use core::time::Duration;
 use std::sync::Arc;
 
-use jwk_core::{Algorithm, Claims, ClaimsRef, Compact, Header, JwkSet, Limits, Part};
+use jwk_core::{Algorithm, Claims, Compact, Header, JwkSet, Limits, Part};
 use jws_crypto::{KeyPolicy, Provider};
 use serde::de::{Deserialize, DeserializeOwned};
 
@@ -18,7 +18,7 @@ use crate::token_cache::TokenCache;
 ///
 /// The only constructors run after a [`jws_crypto::Verifier`] returned `Ok`.
 #[derive(Debug, Clone)]
-pub struct Verified<C = Claims> {
+pub struct Verified<C = Claims<'static>> {
     /// Shared with the thread's recent headers (see `headers`): no copy per validation.
     header: Arc<Header>,
     claims: C,
@@ -56,7 +56,7 @@ impl<C> Verified<C> {
     }
 }
 
-impl Verified<Claims> {
+impl Verified<Claims<'static>> {
     /// The whole claims set deserialized into the caller's type (from the received bytes,
     /// which already passed the strict parse).
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
@@ -391,7 +391,7 @@ struct Prepared<'t, 'v, 's> {
     header: Arc<Header>,
     signature: Signature<'s>,
     route: &'v Route,
-    claims: Option<Claims>,
+    claims: Option<Claims<'static>>,
 }
 
 /// Payload buffers up to this capacity are kept per thread by [`Validator::validate_as`]
@@ -424,7 +424,7 @@ impl Validator {
 
     /// Validates `token` with the keys the source holds now (no I/O, no async runtime).
     /// A source that has loaded nothing yet gives `jwks_unavailable`.
-    pub fn validate(&self, token: &str) -> Result<Verified<Claims>, Error> {
+    pub fn validate(&self, token: &str) -> Result<Verified<Claims<'static>>, Error> {
         if let Some(hit) = self.cache_hit(token) {
             return hit;
         }
@@ -519,14 +519,14 @@ impl Validator {
             let verified = self.finish_and_remember(token, prepared, buf.to_vec(), set)?;
             // The same bytes passed the strict parse and the policy: only `T`'s own errors
             // remain, from one strict pass (`buf` is shared, so no `CheckedJson` copy).
-            let (_, claims) = ClaimsRef::parse_into::<T>(buf)?;
+            let (_, claims) = Claims::parse_into::<T>(buf)?;
             return Ok(Verified {
                 header: verified.header,
                 claims,
             });
         }
         let policy = &prepared.route.policy;
-        match ClaimsRef::parse_into::<T>(buf) {
+        match Claims::parse_into::<T>(buf) {
             Ok((registered, claims)) => {
                 policy.check_claims(&prepared.header, &registered, self.inner.clock.now())?;
                 Ok(Verified {
@@ -546,7 +546,7 @@ impl Validator {
 
     /// Validates `token`, asking the key source to refresh when the token's `kid` is unknown
     /// (or nothing is loaded). Runtime-agnostic: the source does the I/O.
-    pub async fn validate_async(&self, token: &str) -> Result<Verified<Claims>, Error> {
+    pub async fn validate_async(&self, token: &str) -> Result<Verified<Claims<'static>>, Error> {
         if let Some(hit) = self.cache_hit(token) {
             return hit;
         }
@@ -652,7 +652,8 @@ impl Validator {
         let signature = Signature::decode(compact.signature_b64(), sig)?;
         let mut claims = None;
         let route = if route_by_iss && !self.inner.routes.is_empty() {
-            let c = Claims::parse(payload)?;
+            // Owned: the payload buffer moves into the claims after the signature.
+            let c = Claims::parse(payload)?.into_owned();
             let route = c.iss.as_deref().and_then(|iss| {
                 self.inner
                     .routes
@@ -700,7 +701,7 @@ impl Validator {
 
     /// The verified-token cache's answer for `token`, when it has one: the stored claims,
     /// checked again against the policy with the current time.
-    fn cache_hit(&self, token: &str) -> Option<Result<Verified<Claims>, Error>> {
+    fn cache_hit(&self, token: &str) -> Option<Result<Verified<Claims<'static>>, Error>> {
         let cache = self.inner.cache.as_ref()?;
         let hit = cache.get(token, |route| self.route_at(route)?.source.cached())?;
         let route = self.route_at(hit.route)?;
@@ -730,7 +731,7 @@ impl Validator {
         p: Prepared<'_, '_, '_>,
         payload: Vec<u8>,
         set: &Arc<KeySet>,
-    ) -> Result<Verified<Claims>, Error> {
+    ) -> Result<Verified<Claims<'static>>, Error> {
         let Some(cache) = &self.inner.cache else {
             return self.finish(p, payload);
         };
@@ -750,7 +751,11 @@ impl Validator {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
-    fn finish(&self, p: Prepared<'_, '_, '_>, payload: Vec<u8>) -> Result<Verified<Claims>, Error> {
+    fn finish(
+        &self,
+        p: Prepared<'_, '_, '_>,
+        payload: Vec<u8>,
+    ) -> Result<Verified<Claims<'static>>, Error> {
         let claims = match p.claims {
             Some(c) => c,
             None => Claims::parse_owned(payload)?,

@@ -22,7 +22,7 @@ pub(crate) fn not_raw_value<E: de::Error>(newtype: &str) -> Result<(), E> {
 
 /// Which registered claim a member is.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Registered {
+pub(crate) enum ClaimName {
     Iss,
     Sub,
     Jti,
@@ -32,16 +32,16 @@ pub(crate) enum Registered {
     Iat,
 }
 
-impl Registered {
+impl ClaimName {
     pub(crate) fn of(name: &str) -> Option<Self> {
         Some(match name {
-            "iss" => Registered::Iss,
-            "sub" => Registered::Sub,
-            "jti" => Registered::Jti,
-            "aud" => Registered::Aud,
-            "exp" => Registered::Exp,
-            "nbf" => Registered::Nbf,
-            "iat" => Registered::Iat,
+            "iss" => ClaimName::Iss,
+            "sub" => ClaimName::Sub,
+            "jti" => ClaimName::Jti,
+            "aud" => ClaimName::Aud,
+            "exp" => ClaimName::Exp,
+            "nbf" => ClaimName::Nbf,
+            "iat" => ClaimName::Iat,
             _ => return None,
         })
     }

@@ -21,9 +21,8 @@ use serde::Deserialize;
 
 mod handoff;
 
-use self::handoff::{not_raw_value, AudSeq, CowStr, Registered, Scalar, ScalarDe};
-use crate::claims::NumericDate;
-use crate::claims_ref::{AudienceRef, ClaimsRef};
+use self::handoff::{not_raw_value, AudSeq, ClaimName, CowStr, Scalar, ScalarDe};
+use crate::claims::{Audience, Claims, NumericDate};
 use crate::json::{self, Names};
 
 /// "Not on this path": the general path decides.
@@ -48,9 +47,9 @@ pub(crate) type R<T> = Result<T, Bail>;
 
 /// The claims set `text` (already UTF-8) read into `T`, with its registered claims; `None`
 /// when the general path must answer.
-pub(super) fn parse_into<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(ClaimsRef<'a>, T)> {
+pub(super) fn parse_into<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(Claims<'a>, T)> {
     let mut reader = Reader { text, i: 0 };
-    let mut claims = ClaimsRef::empty(text);
+    let mut claims = Claims::empty(Cow::Borrowed(text));
     reader.ws();
     reader.eat(b'{').ok()?;
     let mut map = TopMap {
@@ -268,8 +267,8 @@ impl<'a> Deserializer<'a> for TopDe<'_, '_, '_, 'a> {
 struct TopMap<'r, 'c, 'a> {
     r: &'r mut Reader<'a>,
     names: Names<'a>,
-    claims: &'c mut ClaimsRef<'a>,
-    pending: Option<Registered>,
+    claims: &'c mut Claims<'a>,
+    pending: Option<ClaimName>,
     first: bool,
     done: bool,
 }
@@ -322,7 +321,7 @@ impl<'a> MapAccess<'a> for TopMap<'_, '_, 'a> {
         if !self.names.insert(Cow::Borrowed(name)) {
             return Err(Bail);
         }
-        self.pending = Registered::of(name);
+        self.pending = ClaimName::of(name);
         seed.deserialize(CowStr(Cow::Borrowed(name), PhantomData))
             .map(Some)
     }
@@ -336,32 +335,32 @@ impl<'a> MapAccess<'a> for TopMap<'_, '_, 'a> {
         };
         let c = &mut *self.claims;
         match claim {
-            Registered::Iss | Registered::Sub | Registered::Jti => {
+            ClaimName::Iss | ClaimName::Sub | ClaimName::Jti => {
                 let s = self.r.string()?;
                 *match claim {
-                    Registered::Iss => &mut c.iss,
-                    Registered::Sub => &mut c.sub,
+                    ClaimName::Iss => &mut c.iss,
+                    ClaimName::Sub => &mut c.sub,
                     _ => &mut c.jti,
                 } = Some(Cow::Borrowed(s));
                 seed.deserialize(ScalarDe(Scalar::Borrowed(s), PhantomData))
             }
-            Registered::Exp | Registered::Nbf | Registered::Iat => {
+            ClaimName::Exp | ClaimName::Nbf | ClaimName::Iat => {
                 if !matches!(self.r.peek(), Some(b'0'..=b'9')) {
                     return Err(Bail);
                 }
                 let n = self.r.uint()?;
                 let date = NumericDate::from_u64(n).map_err(|_| Bail)?;
                 *match claim {
-                    Registered::Exp => &mut c.exp,
-                    Registered::Nbf => &mut c.nbf,
+                    ClaimName::Exp => &mut c.exp,
+                    ClaimName::Nbf => &mut c.nbf,
                     _ => &mut c.iat,
                 } = Some(date);
                 seed.deserialize(ScalarDe(Scalar::U64(n), PhantomData))
             }
-            Registered::Aud => {
+            ClaimName::Aud => {
                 if self.r.peek() == Some(b'"') {
                     let s = self.r.string()?;
-                    c.aud = Some(AudienceRef::One(Cow::Borrowed(s)));
+                    c.aud = Some(Audience::One(Cow::Borrowed(s)));
                     return seed.deserialize(ScalarDe(Scalar::Borrowed(s), PhantomData));
                 }
                 self.r.eat(b'[')?;
@@ -371,7 +370,7 @@ impl<'a> MapAccess<'a> for TopMap<'_, '_, 'a> {
                     values.push(Cow::Borrowed(self.r.string()?));
                 }
                 let t = seed.deserialize(AudSeq(&values, PhantomData))?;
-                c.aud = Some(AudienceRef::Many(values));
+                c.aud = Some(Audience::Many(values));
                 Ok(t)
             }
         }
@@ -622,7 +621,7 @@ mod tests {
         let (c, _) = parse_into::<Json>(r#"{"aud":["a","b"],"exp":5,"iss":"i"}"#).unwrap();
         assert_eq!(
             c.aud,
-            Some(AudienceRef::Many(alloc::vec!["a".into(), "b".into()]))
+            Some(Audience::Many(alloc::vec!["a".into(), "b".into()]))
         );
         assert_eq!(c.exp.map(NumericDate::secs), Some(5));
         assert_eq!(c.iss.as_deref(), Some("i"));

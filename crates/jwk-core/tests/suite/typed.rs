@@ -1,4 +1,4 @@
-//! `ClaimsRef::parse_into` (one strict pass into the caller's type) against the two-pass
+//! `Claims::parse_into` (one strict pass into the caller's type) against the two-pass
 //! reference (`Claims::parse`, then `serde_json` into the same type): same value, same error,
 //! on hand-picked shapes and on generated claims sets full of repeats, escapes, odd numbers
 //! and deep nesting.
@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use jwk_core::{Audience, AudienceRef, Claims, ClaimsRef, Error, NumericDate, Value};
+use jwk_core::{Audience, Claims, Error, NumericDate, Value};
 use proptest::prelude::*;
 use serde::Deserialize;
 
@@ -73,7 +73,7 @@ where
         jwk_core::test_util::claims_parse_general(json.as_bytes()),
         "flat path and general parser: {json}"
     );
-    let fast = ClaimsRef::parse_into::<T>(json.as_bytes());
+    let fast = Claims::parse_into::<T>(json.as_bytes());
     let slow = jwk_core::test_util::claims_parse_general(json.as_bytes()).and_then(|c| {
         serde_json::from_str::<T>(json)
             .map(|t| (c, t))
@@ -87,7 +87,7 @@ where
     match (fast, slow) {
         (Ok((r, t)), Ok((c, u))) => {
             assert_eq!(t, u, "{json}");
-            assert_eq!(r.to_claims(), c, "{json}");
+            assert_eq!(r, c, "{json}");
             assert_eq!(r.raw_json(), json);
             Ok(t)
         }
@@ -102,19 +102,19 @@ where
 #[test]
 fn registered_claims_are_read_while_filling_the_type() {
     let json = r#"{"iss":"https://i","sub":"s","aud":["a","b"],"exp":1700000000,"nbf":1.5,"iat":3,"jti":"j","scope":"read","extra":{"k":[1,{"x":null}]}}"#;
-    let (r, t) = ClaimsRef::parse_into::<Owned>(json.as_bytes()).unwrap();
+    let (r, t) = Claims::parse_into::<Owned>(json.as_bytes()).unwrap();
     assert_eq!(t.iss, "https://i");
     assert_eq!(t.aud, Some(Aud::Many(vec!["a".into(), "b".into()])));
     assert_eq!(t.nbf, Some(1.5));
     assert_eq!(r.iss.as_deref(), Some("https://i"));
     // A fraction (`nbf`) is off the flat path: the two-pass answer, registered claims copied.
     assert!(matches!(r.iss, Some(Cow::Owned(_))), "two passes: owned");
-    let (flat, _) = ClaimsRef::parse_into::<Owned>(br#"{"iss":"https://i","exp":1}"#).unwrap();
+    let (flat, _) = Claims::parse_into::<Owned>(br#"{"iss":"https://i","exp":1}"#).unwrap();
     assert!(
         matches!(flat.iss, Some(Cow::Borrowed(_))),
         "flat path, no escapes: borrowed"
     );
-    assert_eq!(r.aud, Some(AudienceRef::Many(vec!["a".into(), "b".into()])));
+    assert_eq!(r.aud, Some(Audience::Many(vec!["a".into(), "b".into()])));
     assert!(r.aud.as_ref().unwrap().contains("b"));
     assert_eq!(r.exp, NumericDate::from_secs(1_700_000_000));
     assert_eq!(r.nbf.unwrap().subsec_nanos(), 500_000_000);
@@ -127,7 +127,7 @@ fn registered_claims_are_read_while_filling_the_type() {
 #[test]
 fn the_callers_type_may_borrow() {
     let json = r#"{"iss":"i","jti":"a\"b","scope":"s"}"#;
-    let (r, t) = ClaimsRef::parse_into::<Borrowed<'_>>(json.as_bytes()).unwrap();
+    let (r, t) = Claims::parse_into::<Borrowed<'_>>(json.as_bytes()).unwrap();
     assert_eq!(t.iss, "i");
     assert_eq!(t.jti.as_deref(), Some("a\"b"));
     assert!(matches!(r.jti, Some(Cow::Owned(_))), "escaped: owned");
@@ -202,7 +202,7 @@ fn strictness_holds_inside_the_callers_type() {
         assert_eq!(code(same::<Value>(json)).code(), "malformed", "{json}");
     }
     assert_eq!(
-        ClaimsRef::parse_into::<Value>(b"{\"iss\":\"\xff\"}").unwrap_err(),
+        Claims::parse_into::<Value>(b"{\"iss\":\"\xff\"}").unwrap_err(),
         Claims::parse(b"{\"iss\":\"\xff\"}").unwrap_err()
     );
 }
@@ -229,7 +229,7 @@ fn types_the_wrapper_does_not_take_get_the_two_pass_answer() {
 }
 
 #[test]
-fn owned_claims_and_ref_agree_on_audience_shapes() {
+fn every_path_agrees_on_audience_shapes() {
     for (json, aud) in [
         (r#"{"aud":"x"}"#, Audience::One("x".into())),
         (r#"{"aud":[]}"#, Audience::Many(vec![])),
@@ -238,9 +238,12 @@ fn owned_claims_and_ref_agree_on_audience_shapes() {
             Audience::Many(vec!["x".into(), "y".into()]),
         ),
     ] {
-        let (r, _) = ClaimsRef::parse_into::<Value>(json.as_bytes()).unwrap();
-        assert_eq!(r.to_claims().aud, Some(aud.clone()));
+        let (r, _) = Claims::parse_into::<Value>(json.as_bytes()).unwrap();
+        assert_eq!(r.aud, Some(aud.clone()));
         assert_eq!(r.aud.as_ref().unwrap().is_empty(), aud.is_empty());
+        let owned = Claims::parse_owned(json.as_bytes().to_vec()).unwrap();
+        assert_eq!(owned.aud, Some(aud.clone()));
+        assert_eq!(r.into_owned().aud, Some(aud.into_owned()));
     }
 }
 
@@ -329,7 +332,7 @@ fn checked_json_borrows_and_copies() {
         scope: &'a str,
     }
     let json = br#"{"sub":"alice","scope":"read","exp":1}"#;
-    let (registered, _) = ClaimsRef::parse_into::<serde::de::IgnoredAny>(json).unwrap();
+    let (registered, _) = Claims::parse_into::<serde::de::IgnoredAny>(json).unwrap();
     let access: Access<'_> = registered.checked_json().deserialize_as().unwrap();
     assert_eq!(access.sub, "alice");
     let owned = Claims::parse(json).unwrap();
@@ -347,4 +350,69 @@ fn checked_json_borrows_and_copies() {
     // No checked text exists for a duplicate member: the strict parse refuses it first.
     let dup = br#"{"sub":"alice","sub":"mallory"}"#;
     assert_eq!(Claims::parse(dup).unwrap_err().code(), "malformed");
+}
+
+/// Where the text has no escapes, the flat path borrows every string claim; an escape (or any
+/// shape the flat path declines) gives owned values, with the same content.
+#[test]
+fn claims_borrow_where_the_text_has_no_escapes() {
+    let plain = br#"{"iss":"https://i","sub":"s","aud":["a","b"],"jti":"j","exp":1}"#;
+    let c = Claims::parse(plain).unwrap();
+    assert!(matches!(c.iss, Some(Cow::Borrowed("https://i"))));
+    assert!(matches!(c.sub, Some(Cow::Borrowed("s"))));
+    assert!(matches!(c.jti, Some(Cow::Borrowed("j"))));
+    let Some(Audience::Many(aud)) = &c.aud else {
+        panic!("{:?}", c.aud)
+    };
+    assert!(aud.iter().all(|a| matches!(a, Cow::Borrowed(_))));
+    assert_eq!(c.raw_json().as_bytes(), plain);
+    let one = Claims::parse(br#"{"aud":"x"}"#).unwrap();
+    assert!(matches!(one.aud, Some(Audience::One(Cow::Borrowed("x")))));
+
+    let escaped = br#"{"iss":"https:\/\/i","sub":"\u0073","aud":["a","\u0062"],"jti":"j","exp":1}"#;
+    let e = Claims::parse(escaped).unwrap();
+    assert!(matches!(&e.iss, Some(Cow::Owned(s)) if s == "https://i"));
+    assert!(matches!(&e.sub, Some(Cow::Owned(s)) if s == "s"));
+    assert!(
+        matches!(&e.aud, Some(Audience::Many(v)) if v.iter().all(|a| matches!(a, Cow::Owned(_))))
+    );
+    assert_eq!(
+        (&e.iss, &e.sub, &e.aud, e.exp),
+        (&c.iss, &c.sub, &c.aud, c.exp),
+        "same content, either form"
+    );
+    // Owned parses own every value.
+    let o = Claims::parse_owned(plain.to_vec()).unwrap();
+    assert!(matches!(o.iss, Some(Cow::Owned(_))));
+    assert_eq!(
+        (&o.iss, &o.aud, o.raw_json()),
+        (&c.iss, &c.aud, c.raw_json())
+    );
+}
+
+/// `into_owned` keeps every value and outlives the input it was parsed from.
+#[test]
+fn into_owned_outlives_the_input() {
+    let text = br#"{"iss":"https://i","aud":"a","exp":1700000000,"nbf":1,"jti":"\u006a","x":[1]}"#;
+    let buf = text.to_vec();
+    let borrowed = Claims::parse(&buf).unwrap();
+    let expected = borrowed.clone();
+    let owned: Claims<'static> = borrowed.into_owned();
+    assert_eq!(owned, expected);
+    assert!(matches!(owned.iss, Some(Cow::Owned(_))));
+    let expected = format!("{expected:?}");
+    drop(buf);
+    let moved = std::thread::spawn(move || {
+        assert_eq!(owned.get("x"), Some(serde_json::json!([1])));
+        owned
+    })
+    .join()
+    .unwrap();
+    assert_eq!(format!("{moved:?}"), expected);
+    assert_eq!(moved.raw_json().as_bytes(), text);
+    assert_eq!(moved.jti.as_deref(), Some("j"));
+    assert_eq!(
+        Audience::One(Cow::Borrowed("a")).into_owned(),
+        Audience::One(Cow::Owned("a".into()))
+    );
 }
