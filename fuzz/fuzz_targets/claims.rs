@@ -53,7 +53,9 @@ fn agree<'a, T: serde::Deserialize<'a> + PartialEq + std::fmt::Debug>(data: &'a 
     let one = ClaimsRef::parse_into::<T>(data);
     let two = claims_parse_general(data).and_then(|c| {
         // The same checked text, borrowed from `data` as the one pass borrows it.
-        let checked = ClaimsRef::parse_into::<serde::de::IgnoredAny>(data)?.0.checked_json();
+        let checked = ClaimsRef::parse_into::<serde::de::IgnoredAny>(data)?
+            .0
+            .checked_json();
         assert_eq!(checked.as_str(), c.raw_json());
         checked.deserialize_as::<T>().map(|t| (c, t))
     });

@@ -19,10 +19,10 @@
 //!     &jwk_core::Limits::default(),
 //! )?;
 //! for provider in jws_crypto::ALL {
-//!     let key = provider.import(&jwk, &Algorithm::EdDsa, &KeyPolicy::default())?;
+//!     let key = provider.import(&jwk, Algorithm::EdDsa, &KeyPolicy::default())?;
 //!     assert_eq!(key.verify(jws.signing_input(), &jws.signature()?), Ok(()));
 //!     // An Ed25519 key verifies EdDSA (or Ed25519) and nothing else.
-//!     let err = provider.import(&jwk, &Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
+//!     let err = provider.import(&jwk, Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
 //!     assert_eq!(err.code(), "key_mismatch");
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
