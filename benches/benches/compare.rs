@@ -139,7 +139,7 @@ fn main() {
         assert!(ring_limit());
         let jwt_jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&case.jwk.to_json()).unwrap();
         let jwt_key = jsonwebtoken::DecodingKey::from_jwk(&jwt_jwk).unwrap();
-        let jwt_validation = jsonwebtoken_validation(&case.alg);
+        let jwt_validation = jsonwebtoken_validation(case.alg);
         let jwt_decode = |key: &jsonwebtoken::DecodingKey| {
             jsonwebtoken::decode::<AppClaims>(&case.token, key, &jwt_validation).unwrap()
         };

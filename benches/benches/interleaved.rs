@@ -102,7 +102,7 @@ fn measure(case: &Case, ours: &jwt_validate::Validator, rounds: usize) -> Vec<Ve
     let limit = aws_limit(case);
     let jwt_jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&case.jwk.to_json()).unwrap();
     let jwt_key = jsonwebtoken::DecodingKey::from_jwk(&jwt_jwk).unwrap();
-    let jwt_validation = jsonwebtoken_validation(&case.alg);
+    let jwt_validation = jsonwebtoken_validation(case.alg);
     let buf = RefCell::new(Vec::new());
 
     let run_limit = || assert!(limit());

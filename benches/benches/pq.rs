@@ -68,7 +68,7 @@ fn main() {
     let cases: Vec<Case> = SETS
         .iter()
         .map(|(label, id, alg)| {
-            let (signer, _) = provider.generate(alg, 0).unwrap();
+            let (signer, _) = provider.generate(*alg, 0).unwrap();
             let mut jwk = signer.public_jwk();
             jwk.kid = Some((*id).to_owned());
             let KeyParams::Akp(akp) = &jwk.params else {
@@ -79,7 +79,7 @@ fn main() {
             Case {
                 label,
                 id,
-                alg: alg.clone(),
+                alg: *alg,
                 pub_key,
                 jwk,
                 token,
@@ -98,7 +98,7 @@ fn main() {
     let mut paired_ratios: HashMap<(&str, &str), f64> = HashMap::new();
     for case in &cases {
         let limit_key =
-            raw_aws_lc::signature::ParsedPublicKey::new(raw_algorithm(&case.alg), &case.pub_key)
+            raw_aws_lc::signature::ParsedPublicKey::new(raw_algorithm(case.alg), &case.pub_key)
                 .unwrap();
         let limit = || {
             assert!(limit_key
@@ -106,7 +106,7 @@ fn main() {
                 .is_ok());
         };
         let imported = provider
-            .import(&case.jwk, &case.alg, &jws_crypto::KeyPolicy::default())
+            .import(&case.jwk, case.alg, &jws_crypto::KeyPolicy::default())
             .unwrap();
         let verify = || {
             assert!(imported
@@ -164,7 +164,7 @@ fn main() {
     std::fs::write(dir.join("summary-3-pq.md"), table).unwrap();
 }
 
-fn raw_algorithm(alg: &Algorithm) -> &'static raw_aws_lc::signature::PqdsaVerificationAlgorithm {
+fn raw_algorithm(alg: Algorithm) -> &'static raw_aws_lc::signature::PqdsaVerificationAlgorithm {
     use raw_aws_lc::signature as s;
     match alg {
         Algorithm::MlDsa44 => &s::ML_DSA_44,

@@ -183,7 +183,7 @@ pub fn cases() -> Vec<Case> {
     ALGORITHMS
         .iter()
         .map(|&(label, id, ref alg, bits)| {
-            let (signer, _) = provider.generate(alg, bits).expect("key generation");
+            let (signer, _) = provider.generate(*alg, bits).expect("key generation");
             let mut jwk = signer.public_jwk();
             jwk.kid = Some(id.to_owned());
             let material = material(&jwk);
@@ -191,7 +191,7 @@ pub fn cases() -> Vec<Case> {
             Case {
                 label,
                 id,
-                alg: alg.clone(),
+                alg: *alg,
                 jwk,
                 material,
                 token,

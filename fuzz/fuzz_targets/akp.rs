@@ -29,7 +29,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let with_priv = flags & 1 != 0;
     let dup_alg = flags & 2 != 0;
     let enc = flags & 4 != 0;
-    let mut json = format!(r#"{{"kty":"AKP",{alg_member}"pub":"{}""#, b64::encode(&pub_key));
+    let mut json = format!(
+        r#"{{"kty":"AKP",{alg_member}"pub":"{}""#,
+        b64::encode(&pub_key)
+    );
     if with_priv {
         json.push_str(r#","priv":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA""#);
     }
@@ -52,8 +55,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert_eq!(akp.params, p);
         assert_eq!(akp.pub_key, pub_key);
         assert_eq!(key.alg, Some(p.algorithm()));
-        assert!(key.fits(&p.algorithm()));
-        assert!(!key.fits(&Algorithm::Rs256));
+        assert!(key.fits(p.algorithm()));
+        assert!(!key.fits(Algorithm::Rs256));
         assert_eq!(
             key.thumbprint_input(),
             format!(

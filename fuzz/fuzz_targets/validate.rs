@@ -55,8 +55,8 @@ const JWKS: &str = r#"{"keys":[
 struct FixedSignature(Algorithm);
 
 impl Verifier for FixedSignature {
-    fn algorithm(&self) -> &Algorithm {
-        &self.0
+    fn algorithm(&self) -> Algorithm {
+        self.0
     }
 
     fn verify(&self, _signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
@@ -69,16 +69,12 @@ impl Verifier for FixedSignature {
 }
 
 /// The real ring import (every check), then the fixed-signature verifier in its place.
-fn import(
-    jwk: &Jwk,
-    alg: &Algorithm,
-    policy: &KeyPolicy,
-) -> Result<Arc<dyn Verifier>, CryptoError> {
+fn import(jwk: &Jwk, alg: Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, CryptoError> {
     let real = jws_crypto::ring::PROVIDER.import(jwk, alg, policy)?;
-    Ok(Arc::new(FixedSignature(real.algorithm().clone())))
+    Ok(Arc::new(FixedSignature(real.algorithm())))
 }
 
-fn supports(alg: &Algorithm) -> bool {
+fn supports(alg: Algorithm) -> bool {
     jws_crypto::ring::PROVIDER.supports(alg)
 }
 

@@ -10,7 +10,7 @@ use benches::{AppClaimsBorrowed, Case, Material, AUD, ISS};
 use jwk_core::Algorithm;
 use serde::Deserialize;
 
-pub(crate) fn jsonwebtoken_validation(alg: &Algorithm) -> jsonwebtoken::Validation {
+pub(crate) fn jsonwebtoken_validation(alg: Algorithm) -> jsonwebtoken::Validation {
     use jsonwebtoken::Algorithm as A;
     let alg = match alg {
         Algorithm::Rs256 => A::RS256,

@@ -1,13 +1,26 @@
 //! JWS algorithm identifiers (RFC 7518 section 3.1, RFC 8037, RFC 8812, RFC 9864, RFC 9964).
 
-use alloc::boxed::Box;
 use core::fmt;
 
-/// A JWS `alg` value. Registered names are variants; anything else is kept as `Unknown`.
+/// A JWS `alg` value. Registered names are variants; anything else is [`Algorithm::Unknown`].
+///
+/// `Algorithm` is `Copy`: it is passed by value everywhere. An unregistered name is therefore
+/// not stored here but where it was received, and read from there:
+///
+/// - a parsed [`Header`](crate::Header) keeps the `alg` text: [`Header::alg_name`](crate::Header::alg_name);
+/// - a parsed [`Jwk`](crate::Jwk) keeps its `alg` text: [`Jwk::alg_name`](crate::Jwk::alg_name);
+/// - errors that must name an unknown algorithm carry the name as their own string field.
+///
+/// Serializing a parsed `Header` or `Jwk` writes the name as received, so an unknown `alg`
+/// round-trips. `Algorithm::Unknown` on its own has no name: [`Algorithm::as_str`] answers
+/// `"unknown"` for it (which parses back to `Unknown`), so a `Header`/`Jwk` built by hand with
+/// `Unknown` and no name serializes `"alg":"unknown"`; use
+/// [`Header::set_alg_name`](crate::Header::set_alg_name) /
+/// [`Jwk::set_alg_name`](crate::Jwk::set_alg_name) to keep a name.
 ///
 /// Parsing is case-sensitive (RFC 7515 section 4.1.1 values are case-sensitive), so `"None"`
-/// is `Unknown("None")`, never `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// is `Unknown`, never `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256.
@@ -50,8 +63,8 @@ pub enum Algorithm {
     MlDsa65,
     /// ML-DSA-87 (FIPS 204; RFC 9964), with an `AKP` key.
     MlDsa87,
-    /// Any other value, kept as received.
-    Unknown(Box<str>),
+    /// Any other value. The name itself is kept where it was received (see the type's docs).
+    Unknown,
 }
 
 /// The kind of key an algorithm needs.
@@ -99,6 +112,8 @@ impl Algorithm {
     ];
 
     /// Parses an `alg` value (case-sensitive).
+    ///
+    /// Any name that is not registered is [`Algorithm::Unknown`]; keep `s` if it must be shown.
     pub fn parse(s: &str) -> Algorithm {
         match s {
             "HS256" => Algorithm::Hs256,
@@ -121,12 +136,13 @@ impl Algorithm {
             "ML-DSA-44" => Algorithm::MlDsa44,
             "ML-DSA-65" => Algorithm::MlDsa65,
             "ML-DSA-87" => Algorithm::MlDsa87,
-            other => Algorithm::Unknown(other.into()),
+            _ => Algorithm::Unknown,
         }
     }
 
-    /// The registered name (`"RS256"`), or the unknown value as received.
-    pub fn as_str(&self) -> &str {
+    /// The registered name (`"RS256"`); `"unknown"` for [`Algorithm::Unknown`], whose name is
+    /// kept where it was received (for example [`Header::alg_name`](crate::Header::alg_name)).
+    pub const fn as_str(self) -> &'static str {
         match self {
             Algorithm::Hs256 => "HS256",
             Algorithm::Hs384 => "HS384",
@@ -148,12 +164,12 @@ impl Algorithm {
             Algorithm::MlDsa44 => "ML-DSA-44",
             Algorithm::MlDsa65 => "ML-DSA-65",
             Algorithm::MlDsa87 => "ML-DSA-87",
-            Algorithm::Unknown(s) => s,
+            Algorithm::Unknown => "unknown",
         }
     }
 
     /// The key family this algorithm needs.
-    pub fn family(&self) -> Family {
+    pub const fn family(self) -> Family {
         match self {
             Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 => Family::Hmac,
             Algorithm::Rs256 | Algorithm::Rs384 | Algorithm::Rs512 => Family::RsaPkcs1,
@@ -163,18 +179,18 @@ impl Algorithm {
             }
             Algorithm::EdDsa | Algorithm::Ed25519 | Algorithm::Ed448 => Family::EdDsa,
             Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87 => Family::MlDsa,
-            Algorithm::None | Algorithm::Unknown(_) => Family::Unsecured,
+            Algorithm::None | Algorithm::Unknown => Family::Unsecured,
         }
     }
 
     /// True for the HMAC algorithms, which use a shared secret.
-    pub fn is_symmetric(&self) -> bool {
-        self.family() == Family::Hmac
+    pub const fn is_symmetric(self) -> bool {
+        matches!(self.family(), Family::Hmac)
     }
 
     /// True for a registered JWS signature or MAC algorithm (not `none`, not unknown).
-    pub fn is_signature(&self) -> bool {
-        self.family() != Family::Unsecured
+    pub const fn is_signature(self) -> bool {
+        !matches!(self.family(), Family::Unsecured)
     }
 }
 
@@ -198,19 +214,25 @@ mod tests {
     #[test]
     fn names_round_trip_and_none_is_case_sensitive() {
         for alg in Algorithm::SIGNATURE {
-            assert_eq!(&Algorithm::parse(alg.as_str()), alg);
+            assert_eq!(Algorithm::parse(alg.as_str()), *alg);
             assert!(alg.is_signature());
         }
         assert_eq!(Algorithm::parse("none"), Algorithm::None);
-        assert_eq!(Algorithm::parse("None"), Algorithm::Unknown("None".into()));
+        assert_eq!(Algorithm::parse("None"), Algorithm::Unknown);
         assert_eq!(Algorithm::parse("NONE").family(), Family::Unsecured);
         assert!(!Algorithm::None.is_signature());
-        assert_eq!(Algorithm::parse("rs256").as_str(), "rs256");
+        assert_eq!(Algorithm::parse("rs256"), Algorithm::Unknown);
+        assert_eq!(Algorithm::parse(""), Algorithm::Unknown);
+        // `Unknown` names itself "unknown", which parses back to `Unknown`.
+        assert_eq!(Algorithm::Unknown.as_str(), "unknown");
+        assert_eq!(
+            Algorithm::parse(Algorithm::Unknown.as_str()),
+            Algorithm::Unknown
+        );
+        assert!(!Algorithm::Unknown.is_signature());
+        assert!(!Algorithm::Unknown.is_symmetric());
         assert_eq!(Algorithm::parse("ML-DSA-65"), Algorithm::MlDsa65);
         assert_eq!(Algorithm::MlDsa87.family(), Family::MlDsa);
-        assert_eq!(
-            Algorithm::parse("ml-dsa-44"),
-            Algorithm::Unknown("ml-dsa-44".into())
-        );
+        assert_eq!(Algorithm::parse("ml-dsa-44"), Algorithm::Unknown);
     }
 }

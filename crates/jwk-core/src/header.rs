@@ -1,6 +1,7 @@
 //! The JOSE header of a JWS (RFC 7515 section 4).
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -24,7 +25,8 @@ pub const REGISTERED_NAMES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Header {
-    /// `alg` (required).
+    /// `alg` (required). An unregistered name is [`Algorithm::Unknown`]; the name as received
+    /// is [`Header::alg_name`].
     pub alg: Algorithm,
     /// `kid`.
     pub kid: Option<String>,
@@ -52,6 +54,9 @@ pub struct Header {
     pub b64: Option<bool>,
     /// Members that are not registered, in name order.
     pub extra: Map<String, Value>,
+    /// The `alg` text when it names no registered algorithm (`alg` is then `Unknown`); `None`
+    /// otherwise, so the usual header allocates nothing for it.
+    unknown_alg: Option<Box<str>>,
 }
 
 impl Header {
@@ -71,7 +76,28 @@ impl Header {
             jwk: None,
             b64: None,
             extra: Map::new(),
+            unknown_alg: None,
         }
+    }
+
+    /// The `alg` name: as received when it is unregistered (`"foo"` for `{"alg":"foo"}`),
+    /// else the registered name of [`Header::alg`]. Messages that show a token's algorithm
+    /// use this, so an unknown name is shown exactly.
+    ///
+    /// If `alg` was set to another algorithm after parsing, that algorithm's name is answered;
+    /// a hand-set `Unknown` with no name answers `"unknown"`.
+    pub fn alg_name(&self) -> &str {
+        match (self.alg, &self.unknown_alg) {
+            (Algorithm::Unknown, Some(name)) => name,
+            (alg, _) => alg.as_str(),
+        }
+    }
+
+    /// Sets `alg` from a name, keeping the name when it is unregistered (so [`Header::to_json`]
+    /// writes it back, and [`Header::alg_name`] answers it).
+    pub fn set_alg_name(&mut self, name: &str) {
+        self.alg = Algorithm::parse(name);
+        self.unknown_alg = (self.alg == Algorithm::Unknown).then(|| name.into());
     }
 
     /// Parses decoded header JSON strictly.
@@ -111,9 +137,10 @@ impl Header {
     }
 
     /// Serializes the header to JSON (for producers; verification always uses received bytes).
+    /// `alg` is written as [`Header::alg_name`]: an unregistered name as received.
     pub fn to_json(&self) -> String {
         let mut map = Map::new();
-        map.insert("alg".into(), Value::String(self.alg.as_str().into()));
+        map.insert("alg".into(), Value::String(self.alg_name().into()));
         let mut put = |name: &str, v: &Option<String>| {
             if let Some(v) = v {
                 map.insert(name.into(), Value::String(v.clone()));
@@ -210,7 +237,7 @@ fn flat(json: &[u8]) -> Option<Header> {
         let value = r.string().ok()?;
         let bit = match name {
             "alg" => {
-                h.alg = Algorithm::parse(value);
+                h.set_alg_name(value);
                 1
             }
             "kid" => {
@@ -284,9 +311,13 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 return Err(duplicate(slot, Part::Header, &name));
             }
             if name == "alg" {
-                // Read without allocating: only the algorithm it names is kept.
+                // Read without allocating: only the algorithm it names is kept (and the name
+                // itself only when it is unregistered).
                 match map.next_value_seed(StrSeed(seed))? {
-                    Ok(s) => alg = Some(Algorithm::parse(&s)),
+                    Ok(s) => {
+                        h.set_alg_name(&s);
+                        alg = Some(h.alg);
+                    }
                     Err(_) => return Err(invalid(slot, "alg", "must be a string")),
                 }
                 continue;
@@ -366,6 +397,45 @@ mod tests {
 
     fn parse(s: &str) -> Result<Header, Error> {
         Header::parse(s.as_bytes())
+    }
+
+    /// `Algorithm` keeps no unregistered name; the header does, on both parse paths, and
+    /// writes it back.
+    #[test]
+    fn unknown_alg_name_is_kept_and_written_back() {
+        for json in [
+            r#"{"alg":"HS256-Foo","kid":"k"}"#,
+            r#"{"alg":"HS256-Foo","kid":"k","x":1}"#,
+        ] {
+            for h in [
+                parse(json).unwrap(),
+                Header::parse_general(json.as_bytes()).unwrap(),
+            ] {
+                assert_eq!(h.alg, Algorithm::Unknown, "{json}");
+                assert_eq!(h.alg_name(), "HS256-Foo", "{json}");
+                let back: Value = serde_json::from_str(&h.to_json()).unwrap();
+                assert_eq!(back["alg"], "HS256-Foo", "{json}");
+                // Set to a registered algorithm: the old name is no longer answered.
+                let mut h = h;
+                h.alg = Algorithm::Rs256;
+                assert_eq!(h.alg_name(), "RS256");
+            }
+        }
+        // Case-sensitive: "None" is unknown and kept as written.
+        let h = parse(r#"{"alg":"None"}"#).unwrap();
+        assert_eq!((h.alg, h.alg_name()), (Algorithm::Unknown, "None"));
+        // A registered name keeps nothing extra, and equal headers stay equal.
+        let h = parse(r#"{"alg":"ES256"}"#).unwrap();
+        assert_eq!(h, Header::new(Algorithm::Es256));
+        assert_eq!(h.alg_name(), "ES256");
+        // By hand: `Unknown` alone is written "unknown"; `set_alg_name` keeps a name.
+        assert_eq!(Header::new(Algorithm::Unknown).alg_name(), "unknown");
+        let mut h = Header::new(Algorithm::None);
+        h.set_alg_name("x-custom");
+        assert_eq!((h.alg, h.alg_name()), (Algorithm::Unknown, "x-custom"));
+        h.set_alg_name("EdDSA");
+        assert_eq!((h.alg, h.alg_name()), (Algorithm::EdDsa, "EdDSA"));
+        assert_eq!(h, Header::new(Algorithm::EdDsa));
     }
 
     #[test]

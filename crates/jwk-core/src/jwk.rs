@@ -2,6 +2,7 @@
 //! key types.
 
 use alloc::borrow::{Cow, ToOwned};
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -27,7 +28,8 @@ pub struct Jwk {
     pub params: KeyParams,
     /// `kid`.
     pub kid: Option<String>,
-    /// `alg`: the algorithm this key is meant for, when the publisher says.
+    /// `alg`: the algorithm this key is meant for, when the publisher says. An unregistered
+    /// name is `Some(Algorithm::Unknown)`; the name as received is [`Jwk::alg_name`].
     pub alg: Option<Algorithm>,
     /// `use`.
     pub key_use: Option<KeyUse>,
@@ -43,6 +45,9 @@ pub struct Jwk {
     pub x5u: Option<String>,
     /// Members this crate does not interpret, in name order.
     pub extra: Map<String, Value>,
+    /// The `alg` text when it names no registered algorithm (`alg` is then
+    /// `Some(Unknown)`); `None` otherwise.
+    unknown_alg: Option<Box<str>>,
 }
 
 /// The type-specific members of a key.
@@ -96,7 +101,7 @@ impl MlDsaParams {
     ];
 
     /// The parameter set an algorithm names, if it is an ML-DSA one.
-    pub fn of(alg: &Algorithm) -> Option<Self> {
+    pub fn of(alg: Algorithm) -> Option<Self> {
         Some(match alg {
             Algorithm::MlDsa44 => MlDsaParams::MlDsa44,
             Algorithm::MlDsa65 => MlDsaParams::MlDsa65,
@@ -333,7 +338,7 @@ impl fmt::Debug for Jwk {
         f.debug_struct("Jwk")
             .field("params", &self.params)
             .field("kid", &self.kid)
-            .field("alg", &self.alg)
+            .field("alg", &self.alg_name())
             .field("key_use", &self.key_use)
             .finish_non_exhaustive()
     }
@@ -371,7 +376,26 @@ impl Jwk {
             x5t_s256: None,
             x5u: None,
             extra: Map::new(),
+            unknown_alg: None,
         }
+    }
+
+    /// The `alg` member's name: as received when it is unregistered (`"foo"` for
+    /// `"alg":"foo"`), else the registered name of [`Jwk::alg`]; `None` when there is no `alg`.
+    /// A hand-set `Some(Unknown)` with no name answers `"unknown"`.
+    pub fn alg_name(&self) -> Option<&str> {
+        match (self.alg?, &self.unknown_alg) {
+            (Algorithm::Unknown, Some(name)) => Some(name),
+            (alg, _) => Some(alg.as_str()),
+        }
+    }
+
+    /// Sets `alg` from a name, keeping the name when it is unregistered (so
+    /// [`Jwk::to_value`] writes it back, and [`Jwk::alg_name`] answers it).
+    pub fn set_alg_name(&mut self, name: &str) {
+        let alg = Algorithm::parse(name);
+        self.alg = Some(alg);
+        self.unknown_alg = (alg == Algorithm::Unknown).then(|| name.into());
     }
 
     /// Parses one public JWK strictly.
@@ -408,21 +432,21 @@ impl Jwk {
                 MlDsaParams::MlDsa87 => &[Algorithm::MlDsa87],
             },
         };
-        match &self.alg {
+        match self.alg {
             Some(a) => allowed_by_type
                 .iter()
+                .copied()
                 .filter(|t| *t == a)
-                .cloned()
                 .collect(),
             None => allowed_by_type.to_vec(),
         }
     }
 
     /// True when this key's type, curve and `alg` member fit `alg`.
-    pub fn fits(&self, alg: &Algorithm) -> bool {
+    pub fn fits(&self, alg: Algorithm) -> bool {
         let type_ok = match (&self.params, alg.family()) {
             (KeyParams::Rsa(_), Family::RsaPkcs1 | Family::RsaPss) => true,
-            (KeyParams::Ec(k), Family::Ecdsa) => k.crv.algorithm() == *alg,
+            (KeyParams::Ec(k), Family::Ecdsa) => k.crv.algorithm() == alg,
             (KeyParams::Okp(k), Family::EdDsa) => match alg {
                 Algorithm::EdDsa => true,
                 Algorithm::Ed25519 => k.crv == OkpCurve::Ed25519,
@@ -430,10 +454,10 @@ impl Jwk {
                 _ => false,
             },
             (KeyParams::Oct(_), Family::Hmac) => true,
-            (KeyParams::Akp(k), Family::MlDsa) => k.params.algorithm() == *alg,
+            (KeyParams::Akp(k), Family::MlDsa) => k.params.algorithm() == alg,
             _ => false,
         };
-        type_ok && self.alg.as_ref().is_none_or(|a| a == alg)
+        type_ok && self.alg.is_none_or(|a| a == alg)
     }
 
     /// Whether the key may verify signatures by its `use` and `key_ops` members
@@ -454,11 +478,10 @@ impl Jwk {
                 });
             }
         }
-        if let Some(alg) = &self.alg {
+        if let (Some(alg), Some(name)) = (self.alg, self.alg_name()) {
             if !alg.is_signature() {
                 return Err(Error::NotSigningKey {
-                    reason: format!("alg {:?} is not a JWS signature algorithm", alg.as_str())
-                        .into(),
+                    reason: format!("alg {name:?} is not a JWS signature algorithm").into(),
                 });
             }
         }
@@ -517,8 +540,9 @@ impl Jwk {
         if let Some(v) = &self.kid {
             m.insert("kid".into(), s(v));
         }
-        if let Some(v) = &self.alg {
-            m.insert("alg".into(), s(v.as_str()));
+        // An unregistered `alg` is written as received (`alg_name`), never lost.
+        if let Some(v) = self.alg_name() {
+            m.insert("alg".into(), s(v));
         }
         if let Some(v) = &self.key_use {
             m.insert("use".into(), s(v.as_str()));
@@ -645,7 +669,7 @@ impl Jwk {
                 let alg_name = fields
                     .peek_string("alg")?
                     .ok_or_else(|| Error::invalid_key("AKP key needs \"alg\" (RFC 9964)"))?;
-                let params = MlDsaParams::of(&Algorithm::parse(&alg_name))
+                let params = MlDsaParams::of(Algorithm::parse(&alg_name))
                     .ok_or_else(|| Error::unsupported_key(format!("AKP algorithm {alg_name:?}")))?;
                 let pub_key = fields.bytes_required("pub")?;
                 if pub_key.len() != params.public_key_len() {
@@ -662,7 +686,9 @@ impl Jwk {
         };
         let mut jwk = Jwk::new(params);
         jwk.kid = fields.string("kid")?;
-        jwk.alg = fields.string("alg")?.map(|a| Algorithm::parse(&a));
+        if let Some(name) = fields.string("alg")? {
+            jwk.set_alg_name(&name);
+        }
         jwk.key_use = fields.string("use")?.map(|u| match u.as_str() {
             "sig" => KeyUse::Sig,
             "enc" => KeyUse::Enc,
@@ -761,6 +787,29 @@ mod tests {
         Jwk::parse(s.as_bytes())
     }
 
+    /// `Algorithm` keeps no unregistered name; the key does, shows it, and writes it back.
+    #[test]
+    fn unknown_alg_name_is_kept_and_written_back() {
+        let k = parse(r#"{"kty":"oct","k":"AAECAwQFBgcICQoLDA0ODw","alg":"HS256-Foo"}"#).unwrap();
+        assert_eq!(k.alg, Some(Algorithm::Unknown));
+        assert_eq!(k.alg_name(), Some("HS256-Foo"));
+        assert_eq!(k.to_value()["alg"], "HS256-Foo");
+        assert_eq!(Jwk::parse(k.to_json().as_bytes()).unwrap(), k);
+        assert!(k.algorithms().is_empty());
+        assert!(!k.fits(Algorithm::Hs256));
+        let e = k.usable_for_verify().unwrap_err();
+        assert!(e.to_string().contains(r#""HS256-Foo""#), "{e}");
+        assert!(alloc::format!("{k:?}").contains("HS256-Foo"));
+        let mut k = k;
+        k.set_alg_name("HS384");
+        assert_eq!(
+            (k.alg, k.alg_name()),
+            (Some(Algorithm::Hs384), Some("HS384"))
+        );
+        k.alg = None;
+        assert_eq!(k.alg_name(), None);
+    }
+
     /// Issue 11 item 3: the same RSA key with and without leading zero octets in `n` and `e`
     /// is one key, with one thumbprint.
     #[test]
@@ -799,8 +848,8 @@ mod tests {
         assert_eq!(k.kid.as_deref(), Some("a"));
         assert_eq!(k.alg, Some(Algorithm::Ps256));
         assert_eq!(k.algorithms(), [Algorithm::Ps256]);
-        assert!(k.fits(&Algorithm::Ps256));
-        assert!(!k.fits(&Algorithm::Rs256));
+        assert!(k.fits(Algorithm::Ps256));
+        assert!(!k.fits(Algorithm::Rs256));
         assert_eq!(k.extra.get("x-extra"), Some(&Value::Bool(true)));
         assert_eq!(Jwk::parse(k.to_json().as_bytes()).unwrap(), k);
         assert_eq!(k.usable_for_verify(), Ok(()));

@@ -105,7 +105,7 @@ impl RejectedKey {
             index,
             kid: key.kid.clone(),
             kty: Some(key.params.kty().into()),
-            alg: key.alg.as_ref().map(|a| a.as_str().into()),
+            alg: key.alg_name().map(Into::into),
             key_use: key.key_use.as_ref().map(|u| u.as_str().into()),
             crv: match &key.params {
                 crate::KeyParams::Ec(k) => Some(k.crv.as_str().into()),

@@ -53,6 +53,14 @@
 //! flat `{"alg","kid","typ","cty"}` header, and base64url decoding a SIMD one, each checked
 //! against the general code.
 //!
+//! # Algorithm names
+//! [`Algorithm`] is `Copy` and passed by value. An unregistered `alg` is
+//! [`Algorithm::Unknown`], which carries no text: the name stays where it was received.
+//! [`Header::alg_name`] and [`Jwk::alg_name`] answer it exactly (case-sensitive: `"None"` is
+//! unknown, never `none`), [`Header::to_json`] and [`Jwk::to_value`] write it back, so an
+//! unknown `alg` in a header or a published key set round-trips, and errors that must name it
+//! carry it as their own string. [`Algorithm::as_str`] of a bare `Unknown` is `"unknown"`.
+//!
 //! # Features
 //! - `std` (default): implements `std::error::Error`. Without it the crate is `no_std` + `alloc`.
 //! - `test-util`: `test_util`, the general parsers without their fast paths, for this

@@ -114,7 +114,7 @@ async fn load(args: &Args) -> Result<(), String> {
     let alg = Algorithm::parse(&args.alg);
     let dir = TempDir::new("gateway-load")?;
     let keys = {
-        let b = KeyManager::builder(dir.path()).algorithms([alg.clone()]);
+        let b = KeyManager::builder(dir.path()).algorithms([alg]);
         tokio::task::spawn_blocking(move || b.open())
             .await
             .map_err(|e| e.to_string())?

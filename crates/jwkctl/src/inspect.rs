@@ -133,7 +133,7 @@ fn rows(set: &JwkSet) -> Vec<Row> {
             index,
             kid: k.kid.clone(),
             kty: Some(k.params.kty().to_owned()),
-            alg: k.alg.as_ref().map(|a| a.as_str().to_owned()),
+            alg: k.alg_name().map(str::to_owned),
             key_use: k.key_use.as_ref().map(|u| u.as_str().to_owned()),
             crv: match &k.params {
                 KeyParams::Ec(e) => Some(e.crv.as_str().to_owned()),

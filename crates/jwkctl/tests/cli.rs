@@ -79,7 +79,7 @@ fn provider() -> &'static jws_crypto::Provider {
 }
 
 fn rsa(alg: Algorithm) -> Arc<dyn Signer> {
-    provider().signer_from_pkcs8_pem(RSA_PEM, &alg).unwrap()
+    provider().signer_from_pkcs8_pem(RSA_PEM, alg).unwrap()
 }
 
 fn jwk(s: &dyn Signer, kid: &str) -> Jwk {
@@ -238,7 +238,7 @@ fn every_error_code_through_the_binary() {
     let now = NOW.to_string();
     let good = mint(&*rs, &hdr(&*rs, "rs"), &good_claims().to_string());
     let signed = |claims: &str| mint(&*rs, &hdr(&*rs, "rs"), claims);
-    let hs = provider().hmac_signer(&[7; 32], &Algorithm::Hs256).unwrap();
+    let hs = provider().hmac_signer(&[7; 32], Algorithm::Hs256).unwrap();
     let base = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = [
             "verify", "--jwks", &f, "--now", &now, "--iss", ISS, "--aud", AUD,
@@ -573,6 +573,66 @@ fn inspect_shows_what_unusable_keys_declared() {
     assert_eq!(
         cells(3),
         ["2", "odd", "zzz", "RS256", "sig", "X9", "-", "-"]
+    );
+}
+
+/// `Algorithm` is `Copy` and keeps no unregistered name: every output still shows the name
+/// exactly as received, from the key, the header or the argument it came from.
+#[test]
+fn unknown_alg_names_are_shown_as_received() {
+    let rs = rsa(Algorithm::Rs256);
+    let mut usable = jwk(&*rs, "rs");
+    usable.alg = Some(Algorithm::Rs256);
+    let mut odd = usable.clone();
+    odd.kid = Some("odd".into());
+    odd.set_alg_name("RS256-Foo");
+    assert_eq!(odd.alg, Some(Algorithm::Unknown));
+    // Serializing writes the name back.
+    assert_eq!(odd.to_value()["alg"], "RS256-Foo");
+    let doc = format!(r#"{{"keys":[{},{}]}}"#, usable.to_json(), odd.to_json());
+    let file = temp_file("unknown-alg.json", &doc);
+    let f = file.to_str().unwrap();
+    // inspect, JSON and table.
+    let out = run(&["jwks", "inspect", "--json", f], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = out.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(rows[1]["kid"], "odd");
+    assert_eq!(rows[1]["alg"], "RS256-Foo", "{rows:?}");
+    assert_eq!(rows[1]["usable"], false);
+    let table = run(&["jwks", "inspect", f], None);
+    assert_eq!(table.code, 0);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("odd"))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert_eq!(row.split_whitespace().nth(3), Some("RS256-Foo"), "{row}");
+    // verify: refused by the name in the header.
+    let token = format!(
+        "{}.e30.AAAA",
+        b64::encode(br#"{"alg":"Foo-256","kid":"rs"}"#)
+    );
+    let out = run(&["verify", "--jwks", f, &token], None);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.error_code(), "alg_not_allowed");
+    assert_eq!(
+        out.json()["error"]["message"],
+        r#"algorithm "Foo-256" is not allowed by this validator"#
+    );
+    // decode: the header as received.
+    let v = run(&["decode", &token], None).json();
+    assert_eq!(v["header"], json!({"alg":"Foo-256","kid":"rs"}));
+    // sign: the argument as typed.
+    let key = temp_file("unknown-alg.pem", include_str!("keys/rsa2048.pem"));
+    let out = run(
+        &["sign", "--key", key.to_str().unwrap(), "--alg", "Foo-256"],
+        None,
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains(r#"--alg "Foo-256": unknown algorithm"#),
+        "{}",
+        out.stderr
     );
 }
 
@@ -1030,7 +1090,7 @@ fn attacks_through_the_binary() {
         include_bytes!("keys/rsa2048.pub.pem").to_vec(),
         public.to_json().into_bytes(),
     ] {
-        let hs = provider().hmac_signer(&secret, &Algorithm::Hs256).unwrap();
+        let hs = provider().hmac_signer(&secret, Algorithm::Hs256).unwrap();
         let t = mint(&*hs, &hdr(&*hs, "rs"), &claims);
         assert_eq!(code(&[], &t), (1, "alg_not_allowed".into()));
         assert_eq!(
@@ -1151,7 +1211,7 @@ fn ml_dsa_65_keygen_sign_verify() {
         ],
         None,
     );
-    if !provider().supports(&Algorithm::MlDsa65) {
+    if !provider().supports(Algorithm::MlDsa65) {
         // ring: the same token is `unsupported_alg` (exit 1), and no key is made.
         assert_eq!(rfc_verify.code, 1, "{}", rfc_verify.stdout);
         assert_eq!(rfc_verify.error_code(), "unsupported_alg");
@@ -1316,7 +1376,7 @@ fn ed25519_small_order_keys_through_the_binary() {
 #[test]
 fn network_key_sets_never_yield_shared_secrets() {
     let secret = [7u8; 32];
-    let hs = provider().hmac_signer(&secret, &Algorithm::Hs256).unwrap();
+    let hs = provider().hmac_signer(&secret, Algorithm::Hs256).unwrap();
     let rs = rsa(Algorithm::Rs256);
     let secrets = JwkSet::new(vec![jwk(&*hs, "hs")]).to_json();
     let mixed = format!(

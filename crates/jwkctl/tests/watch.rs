@@ -71,7 +71,7 @@ fn server(body: String) -> Server {
 
 fn es256(kid: &str) -> Jwk {
     let (signer, _) = jws_crypto::default_provider()
-        .generate(&Algorithm::Es256, 0)
+        .generate(Algorithm::Es256, 0)
         .unwrap();
     let mut k = signer.public_jwk();
     k.kid = Some(kid.into());

@@ -63,7 +63,7 @@ fn bench(c: &mut Criterion) {
     let mut keys = Vec::new();
     let mut signers = Vec::new();
     for i in 0..3 {
-        let (signer, _) = provider.generate(&Algorithm::Es256, 0).unwrap();
+        let (signer, _) = provider.generate(Algorithm::Es256, 0).unwrap();
         let mut jwk = signer.public_jwk();
         jwk.kid = Some(format!("k{i}"));
         keys.push(jwk);
@@ -234,7 +234,7 @@ fn cpu_per_validation(label: &str, v: &Validator, tok: &str) {
 
 fn paired_main() {
     let provider = jws_crypto::default_provider();
-    let (signer, _) = provider.generate(&Algorithm::Es256, 0).unwrap();
+    let (signer, _) = provider.generate(Algorithm::Es256, 0).unwrap();
     let mut jwk = signer.public_jwk();
     jwk.kid = Some("k1".into());
     let set = JwkSet::new(vec![jwk]);

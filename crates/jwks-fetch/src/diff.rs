@@ -67,7 +67,7 @@ fn index(set: &JwkSet) -> BTreeMap<String, Vec<String>> {
             Some(kid) => kid.clone(),
             None => format!("thumbprint:{print}"),
         };
-        let alg = key.alg.as_ref().map(|a| a.as_str()).unwrap_or("");
+        let alg = key.alg_name().unwrap_or("");
         map.entry(name).or_default().push(format!("{print}/{alg}"));
     }
     for prints in map.values_mut() {

@@ -1117,7 +1117,7 @@ async fn remote_sets_never_yield_shared_secrets() {
         .iter()
         .all(|f| f.code != "mixed_key_set"));
     let hs = jws_crypto::default_provider()
-        .hmac_signer(&secret, &Algorithm::Hs256)
+        .hmac_signer(&secret, Algorithm::Hs256)
         .unwrap();
     let input = format!(
         "{}.{}",

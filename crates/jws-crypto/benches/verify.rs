@@ -178,7 +178,7 @@ type Raw = Box<dyn Fn(&[u8], &[u8]) -> bool>;
 #[cfg(feature = "aws-lc-rs")]
 fn aws_lc_raw(case: &Case) -> Vec<(&'static str, Raw)> {
     use aws_lc_rs::{hmac, signature as s};
-    let hash = |a: &Algorithm| match a.as_str() {
+    let hash = |a: Algorithm| match a.as_str() {
         "RS256" | "PS256" | "HS256" => 0,
         "RS384" | "PS384" | "HS384" => 1,
         _ => 2,
@@ -186,7 +186,7 @@ fn aws_lc_raw(case: &Case) -> Vec<(&'static str, Raw)> {
     match &case.material {
         Material::Rsa { n, e } => {
             let params: &'static s::RsaParameters =
-                match (case.alg.as_str().starts_with("PS"), hash(&case.alg)) {
+                match (case.alg.as_str().starts_with("PS"), hash(case.alg)) {
                     (false, 0) => &s::RSA_PKCS1_2048_8192_SHA256,
                     (false, 1) => &s::RSA_PKCS1_2048_8192_SHA384,
                     (false, _) => &s::RSA_PKCS1_2048_8192_SHA512,
@@ -239,7 +239,7 @@ fn aws_lc_raw(case: &Case) -> Vec<(&'static str, Raw)> {
             )]
         }
         Material::Hmac { k } => {
-            let alg = [hmac::HMAC_SHA256, hmac::HMAC_SHA384, hmac::HMAC_SHA512][hash(&case.alg)];
+            let alg = [hmac::HMAC_SHA256, hmac::HMAC_SHA384, hmac::HMAC_SHA512][hash(case.alg)];
             let key = hmac::Key::new(alg, k);
             vec![(
                 "raw",
@@ -252,7 +252,7 @@ fn aws_lc_raw(case: &Case) -> Vec<(&'static str, Raw)> {
 #[cfg(feature = "ring")]
 fn ring_raw(case: &Case) -> Vec<(&'static str, Raw)> {
     use ring::{hmac, signature as s};
-    let hash = |a: &Algorithm| match a.as_str() {
+    let hash = |a: Algorithm| match a.as_str() {
         "RS256" | "PS256" | "HS256" => 0,
         "RS384" | "PS384" | "HS384" => 1,
         _ => 2,
@@ -260,7 +260,7 @@ fn ring_raw(case: &Case) -> Vec<(&'static str, Raw)> {
     match &case.material {
         Material::Rsa { n, e } => {
             let params: &'static s::RsaParameters =
-                match (case.alg.as_str().starts_with("PS"), hash(&case.alg)) {
+                match (case.alg.as_str().starts_with("PS"), hash(case.alg)) {
                     (false, 0) => &s::RSA_PKCS1_2048_8192_SHA256,
                     (false, 1) => &s::RSA_PKCS1_2048_8192_SHA384,
                     (false, _) => &s::RSA_PKCS1_2048_8192_SHA512,
@@ -296,7 +296,7 @@ fn ring_raw(case: &Case) -> Vec<(&'static str, Raw)> {
             )]
         }
         Material::Hmac { k } => {
-            let alg = [hmac::HMAC_SHA256, hmac::HMAC_SHA384, hmac::HMAC_SHA512][hash(&case.alg)];
+            let alg = [hmac::HMAC_SHA256, hmac::HMAC_SHA384, hmac::HMAC_SHA512][hash(case.alg)];
             let key = hmac::Key::new(alg, k);
             vec![(
                 "raw",
@@ -320,8 +320,8 @@ fn verify(c: &mut Criterion) {
     for case in cases() {
         let jwk = case.jwk();
         let mut group = c.benchmark_group(case.alg.as_str());
-        for p in ALL.iter().filter(|p| p.supports(&case.alg)) {
-            let key = p.import(&jwk, &case.alg, &KeyPolicy::default()).unwrap();
+        for p in ALL.iter().filter(|p| p.supports(case.alg)) {
+            let key = p.import(&jwk, case.alg, &KeyPolicy::default()).unwrap();
             assert_eq!(
                 key.verify(&case.msg, &case.sig),
                 Ok(()),
@@ -372,8 +372,8 @@ fn paired(a: &dyn Fn() -> bool, b: &dyn Fn() -> bool) -> (f64, f64) {
 fn paired_report() {
     for case in cases() {
         let jwk = case.jwk();
-        for p in ALL.iter().filter(|p| p.supports(&case.alg)) {
-            let key = p.import(&jwk, &case.alg, &KeyPolicy::default()).unwrap();
+        for p in ALL.iter().filter(|p| p.supports(case.alg)) {
+            let key = p.import(&jwk, case.alg, &KeyPolicy::default()).unwrap();
             for (name, raw) in raw_calls(p.name, &case) {
                 let (t, r) = paired(
                     &|| {

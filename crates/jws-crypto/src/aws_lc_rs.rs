@@ -30,15 +30,15 @@ fn supports_kind(_: Kind) -> bool {
     true
 }
 
-fn supports(alg: &Algorithm) -> bool {
+fn supports(alg: Algorithm) -> bool {
     Kind::of(alg).is_some_and(supports_kind)
 }
 
-fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, Error> {
+fn import(jwk: &Jwk, alg: Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, Error> {
     let checked = checks::check(jwk, alg, policy, NAME, supports_kind)?;
     let verifier: Arc<dyn Verifier> = match checked {
         Checked::Hmac { k, hash } => Arc::new(HmacKey {
-            alg: alg.clone(),
+            alg,
             key: hmac::Key::new(hmac_algorithm(hash), k),
         }),
         Checked::Rsa {
@@ -53,7 +53,7 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
                 .to_parsed_public_key(params)
                 .map_err(|e| Error::invalid(alloc::format!("RSA key rejected: {e}")))?;
             Arc::new(PublicKey {
-                alg: alg.clone(),
+                alg,
                 key,
                 signature_len: None,
                 bits,
@@ -65,7 +65,7 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             let key = signature::ParsedPublicKey::new(ecdsa_algorithm(crv), point)
                 .map_err(|_| Error::invalid(alloc::format!("point not on {}", crv.as_str())))?;
             Arc::new(PublicKey {
-                alg: alg.clone(),
+                alg,
                 key,
                 signature_len: Some(2 * crv.coordinate_len()),
                 bits: crv.coordinate_len() * 8,
@@ -75,7 +75,7 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             let key = signature::ParsedPublicKey::new(&signature::ED25519, x)
                 .map_err(|_| Error::invalid("Ed25519 public key rejected"))?;
             Arc::new(PublicKey {
-                alg: alg.clone(),
+                alg,
                 key,
                 signature_len: Some(64),
                 bits: 256,
@@ -86,7 +86,7 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             let key = signature::ParsedPublicKey::new(ml_dsa_algorithm(params), pub_key)
                 .map_err(|_| Error::invalid(alloc::format!("{} key rejected", params.as_str())))?;
             Arc::new(PublicKey {
-                alg: alg.clone(),
+                alg,
                 key,
                 // RFC 9964 section 5: the JWS signature is the FIPS 204 encoding, fixed length.
                 signature_len: Some(params.signature_len()),
@@ -153,8 +153,8 @@ struct PublicKey {
 }
 
 impl Verifier for PublicKey {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
@@ -184,8 +184,8 @@ struct HmacKey {
 }
 
 impl Verifier for HmacKey {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {

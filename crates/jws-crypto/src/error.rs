@@ -107,7 +107,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn unsupported(alg: &jwk_core::Algorithm, backend: &'static str) -> Self {
+    pub(crate) fn unsupported(alg: jwk_core::Algorithm, backend: &'static str) -> Self {
         Error::UnsupportedAlg {
             alg: alg.as_str().into(),
             backend,
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn codes_are_unique_and_listed() {
         let all = [
-            Error::unsupported(&jwk_core::Algorithm::None, "x"),
+            Error::unsupported(jwk_core::Algorithm::None, "x"),
             Error::weak("a"),
             Error::mismatch("a"),
             Error::invalid("a"),

@@ -19,10 +19,10 @@
 //!     &jwk_core::Limits::default(),
 //! )?;
 //! for provider in jws_crypto::ALL {
-//!     let key = provider.import(&jwk, &Algorithm::EdDsa, &KeyPolicy::default())?;
+//!     let key = provider.import(&jwk, Algorithm::EdDsa, &KeyPolicy::default())?;
 //!     assert_eq!(key.verify(jws.signing_input(), &jws.signature()?), Ok(()));
 //!     // An Ed25519 key verifies EdDSA (or Ed25519) and nothing else.
-//!     let err = provider.import(&jwk, &Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
+//!     let err = provider.import(&jwk, Algorithm::Es256, &KeyPolicy::default()).unwrap_err();
 //!     assert_eq!(err.code(), "key_mismatch");
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -35,7 +35,9 @@
 //! import, signing and generation; never a panic), so a key set holding an ML-DSA key beside RSA
 //! keys still yields its RSA keys there. ES256K, Ed448, `none` and unknown names are
 //! `unsupported_alg` on every backend, so enabling a second backend never changes what is
-//! accepted.
+//! accepted. Algorithms are passed by value ([`Algorithm`] is `Copy`); an unregistered name
+//! reaches this crate as `Algorithm::Unknown` without its text, so its errors say `"unknown"`
+//! and the caller, which read the name, shows it (`Header::alg_name`, `Jwk::alg_name`).
 //!
 //! ML-DSA uses aws-lc-rs's stable `signature` module (`ML_DSA_44` .. `ML_DSA_87`,
 //! `PqdsaKeyPair`, stable since aws-lc-rs 1.18; no `unstable` feature): pure ML-DSA with the

@@ -14,14 +14,14 @@ use crate::policy::KeyPolicy;
 /// with another algorithm than the one it was imported for cannot be expressed.
 pub trait Verifier: Send + Sync + fmt::Debug {
     /// The algorithm this key verifies.
-    fn algorithm(&self) -> &Algorithm;
+    fn algorithm(&self) -> Algorithm;
     /// `signing_input`: the first two segments exactly as received (RFC 7515 section 5.2),
     /// never re-serialized. `signature`: the decoded third segment.
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature>;
 }
 
 /// Imports a JWK for one algorithm under a policy.
-pub type ImportFn = fn(&Jwk, &Algorithm, &KeyPolicy) -> Result<Arc<dyn Verifier>, Error>;
+pub type ImportFn = fn(&Jwk, Algorithm, &KeyPolicy) -> Result<Arc<dyn Verifier>, Error>;
 
 /// Everything a backend supplies: a plain value passed where it is needed, never a
 /// process-global to install (after rustls's `CryptoProvider`).
@@ -32,7 +32,7 @@ pub struct Provider {
     /// The backend's name: `"aws-lc-rs"`, `"ring"`, or a custom provider's.
     pub name: &'static str,
     import: ImportFn,
-    supports: fn(&Algorithm) -> bool,
+    supports: fn(Algorithm) -> bool,
     #[cfg(feature = "sign")]
     pub(crate) signing: Option<&'static crate::sign::SignFns>,
 }
@@ -52,7 +52,7 @@ impl Provider {
     pub const fn new(
         name: &'static str,
         import: ImportFn,
-        supports: fn(&Algorithm) -> bool,
+        supports: fn(Algorithm) -> bool,
     ) -> Provider {
         Provider {
             name,
@@ -66,7 +66,7 @@ impl Provider {
     pub(crate) const fn backend(
         name: &'static str,
         import: ImportFn,
-        supports: fn(&Algorithm) -> bool,
+        supports: fn(Algorithm) -> bool,
         #[cfg(feature = "sign")] signing: &'static crate::sign::SignFns,
     ) -> Provider {
         Provider {
@@ -88,14 +88,14 @@ impl Provider {
     pub fn import(
         &self,
         jwk: &Jwk,
-        alg: &Algorithm,
+        alg: Algorithm,
         policy: &KeyPolicy,
     ) -> Result<Arc<dyn Verifier>, Error> {
         (self.import)(jwk, alg, policy)
     }
 
     /// Whether this provider can verify `alg` at all (with a fitting key).
-    pub fn supports(&self, alg: &Algorithm) -> bool {
+    pub fn supports(&self, alg: Algorithm) -> bool {
         (self.supports)(alg)
     }
 }

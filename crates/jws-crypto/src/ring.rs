@@ -34,15 +34,15 @@ fn supports_kind(kind: Kind) -> bool {
     !matches!(kind, Kind::Ecdsa(EcCurve::P521) | Kind::MlDsa(_))
 }
 
-fn supports(alg: &Algorithm) -> bool {
+fn supports(alg: Algorithm) -> bool {
     Kind::of(alg).is_some_and(supports_kind)
 }
 
-fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, Error> {
+fn import(jwk: &Jwk, alg: Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Verifier>, Error> {
     let checked = checks::check(jwk, alg, policy, NAME, supports_kind)?;
     let verifier: Arc<dyn Verifier> = match checked {
         Checked::Hmac { k, hash } => Arc::new(HmacKey {
-            alg: alg.clone(),
+            alg,
             key: hmac::Key::new(hmac_algorithm(hash), k),
         }),
         Checked::Rsa {
@@ -52,7 +52,7 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             pss,
             hash,
         } => Arc::new(RsaKey {
-            alg: alg.clone(),
+            alg,
             key: signature::RsaPublicKeyComponents {
                 n: n.to_vec(),
                 e: e.to_vec(),
@@ -66,18 +66,18 @@ fn import(jwk: &Jwk, alg: &Algorithm, policy: &KeyPolicy) -> Result<Arc<dyn Veri
             check_on_curve(agree_alg, &point)
                 .map_err(|()| Error::invalid(alloc::format!("point not on {}", crv.as_str())))?;
             Arc::new(PublicKey {
-                alg: alg.clone(),
+                alg,
                 key: signature::UnparsedPublicKey::new(verify_alg, point),
                 signature_len: 2 * crv.coordinate_len(),
             })
         }
         Checked::Ed25519 { x } => Arc::new(PublicKey {
-            alg: alg.clone(),
+            alg,
             key: signature::UnparsedPublicKey::new(&signature::ED25519, x.to_vec()),
             signature_len: 64,
         }),
         // `supports_kind` refuses ML-DSA, so `checks::check` never returns it here.
-        Checked::MlDsa { params, .. } => return Err(Error::unsupported(&params.algorithm(), NAME)),
+        Checked::MlDsa { params, .. } => return Err(Error::unsupported(params.algorithm(), NAME)),
     };
     Ok(verifier)
 }
@@ -134,8 +134,8 @@ struct RsaKey {
 }
 
 impl Verifier for RsaKey {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
@@ -164,8 +164,8 @@ struct PublicKey {
 }
 
 impl Verifier for PublicKey {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
@@ -194,8 +194,8 @@ struct HmacKey {
 }
 
 impl Verifier for HmacKey {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), BadSignature> {

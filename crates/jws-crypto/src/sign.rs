@@ -15,7 +15,7 @@ use crate::provider::Provider;
 /// A private key bound to exactly one algorithm.
 pub trait Signer: Send + Sync + fmt::Debug {
     /// The algorithm this key signs with.
-    fn algorithm(&self) -> &Algorithm;
+    fn algorithm(&self) -> Algorithm;
     /// Signs `signing_input` (RFC 7515 section 5.1); ECDSA signatures are the JOSE form
     /// `r || s` (RFC 7518 section 3.4).
     fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, Error>;
@@ -29,9 +29,9 @@ pub(crate) type GeneratedResult = Result<(Arc<dyn Signer>, Vec<u8>), Error>;
 
 /// A backend's signing functions.
 pub(crate) struct SignFns {
-    pub(crate) from_pkcs8: fn(&[u8], &Algorithm) -> SignerResult,
-    pub(crate) hmac: fn(&[u8], &Algorithm) -> SignerResult,
-    pub(crate) generate: fn(&Algorithm, usize) -> GeneratedResult,
+    pub(crate) from_pkcs8: fn(&[u8], Algorithm) -> SignerResult,
+    pub(crate) hmac: fn(&[u8], Algorithm) -> SignerResult,
+    pub(crate) generate: fn(Algorithm, usize) -> GeneratedResult,
 }
 
 impl Provider {
@@ -39,7 +39,7 @@ impl Provider {
     pub fn signer_from_pkcs8_der(
         &self,
         der: &[u8],
-        alg: &Algorithm,
+        alg: Algorithm,
     ) -> Result<Arc<dyn Signer>, Error> {
         (self.fns(alg)?.from_pkcs8)(der, alg)
     }
@@ -48,7 +48,7 @@ impl Provider {
     pub fn signer_from_pkcs8_pem(
         &self,
         pem: &str,
-        alg: &Algorithm,
+        alg: Algorithm,
     ) -> Result<Arc<dyn Signer>, Error> {
         use rustls_pki_types::pem::PemObject as _;
         let fns = self.fns(alg)?;
@@ -58,7 +58,7 @@ impl Provider {
     }
 
     /// An HMAC signer. The secret must be at least the hash output long (`weak_key`).
-    pub fn hmac_signer(&self, secret: &[u8], alg: &Algorithm) -> Result<Arc<dyn Signer>, Error> {
+    pub fn hmac_signer(&self, secret: &[u8], alg: Algorithm) -> Result<Arc<dyn Signer>, Error> {
         (self.fns(alg)?.hmac)(secret, alg)
     }
 
@@ -68,13 +68,13 @@ impl Provider {
     /// the hash output length is returned as the "DER".
     pub fn generate(
         &self,
-        alg: &Algorithm,
+        alg: Algorithm,
         rsa_bits: usize,
     ) -> Result<(Arc<dyn Signer>, Vec<u8>), Error> {
         (self.fns(alg)?.generate)(alg, rsa_bits)
     }
 
-    fn fns(&self, alg: &Algorithm) -> Result<&'static SignFns, Error> {
+    fn fns(&self, alg: Algorithm) -> Result<&'static SignFns, Error> {
         match self.signing {
             Some(f) if self.supports(alg) => Ok(f),
             _ => Err(Error::unsupported(alg, self.name)),
@@ -202,7 +202,7 @@ fn ed25519_pkcs8_public_key(der: &[u8]) -> Option<&[u8]> {
 
 /// Checks that a PKCS#8 key's declared type fits `alg` (`key_mismatch` otherwise), before the
 /// backend parses it. `kind` is the algorithm's kind, already checked as supported.
-pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(), Error> {
+pub(crate) fn check_pkcs8(der: &[u8], alg: Algorithm, kind: Kind) -> Result<(), Error> {
     let declared =
         pkcs8_kind(der).ok_or_else(|| Error::private("not a PKCS#8 PrivateKeyInfo (RFC 5208)"))?;
     let fits = match (kind, declared) {
@@ -243,7 +243,7 @@ pub(crate) fn check_pkcs8(der: &[u8], alg: &Algorithm, kind: Kind) -> Result<(),
 }
 
 /// The hash of an HMAC algorithm, and the secret long enough for it.
-pub(crate) fn check_hmac_secret(secret: &[u8], alg: &Algorithm, kind: Kind) -> Result<Hash, Error> {
+pub(crate) fn check_hmac_secret(secret: &[u8], alg: Algorithm, kind: Kind) -> Result<Hash, Error> {
     let Kind::Hmac(hash) = kind else {
         return Err(Error::mismatch(format!("{alg} is not an HMAC algorithm")));
     };
@@ -268,7 +268,7 @@ pub(crate) fn check_rsa_generation_bits(bits: usize) -> Result<(), Error> {
 }
 
 /// Builds the public JWK of a signer, `alg` set, no `kid`.
-pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: &Algorithm) -> Result<Jwk, Error> {
+pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: Algorithm) -> Result<Jwk, Error> {
     let json = match material {
         PublicMaterial::Rsa { n, e } => format!(
             r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
@@ -301,7 +301,7 @@ pub(crate) fn public_jwk(material: PublicMaterial<'_>, alg: &Algorithm) -> Resul
     };
     let mut jwk = Jwk::parse(json.as_bytes())
         .map_err(|e| Error::private(format!("public key does not form a JWK: {e}")))?;
-    jwk.alg = Some(alg.clone());
+    jwk.alg = Some(alg);
     Ok(jwk)
 }
 

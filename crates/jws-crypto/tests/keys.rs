@@ -41,9 +41,9 @@ fn hex(s: &str) -> Vec<u8> {
 /// Import `key` for `alg` under `policy` on every backend; `expect` is "ok" or an error code.
 fn check_with(policy: &KeyPolicy, key: &jwk_core::Jwk, alg: Algorithm, expect: &str) {
     for p in ALL {
-        let got = match p.import(key, &alg, policy) {
+        let got = match p.import(key, alg, policy) {
             Ok(v) => {
-                assert_eq!(v.algorithm(), &alg);
+                assert_eq!(v.algorithm(), alg);
                 "ok"
             }
             Err(e) => {
@@ -200,7 +200,7 @@ fn hmac_secret_floor() {
             b64(&vec![7; len - 1])
         ));
         let enough = jwk(&format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(&vec![7; len])));
-        check(&short, alg.clone(), "weak_key");
+        check(&short, alg, "weak_key");
         check(&enough, alg, "ok");
     }
 }
@@ -277,10 +277,10 @@ fn unsupported_algorithms() {
     check(&ed448, Algorithm::Ed448, "unsupported_alg");
     check(&ed448, Algorithm::EdDsa, "key_mismatch");
     for p in ALL {
-        assert!(!p.supports(&Algorithm::None));
-        assert!(!p.supports(&Algorithm::Es256K));
-        assert!(p.supports(&Algorithm::Es384));
-        assert_eq!(p.supports(&Algorithm::Es512), p.name == "aws-lc-rs");
+        assert!(!p.supports(Algorithm::None));
+        assert!(!p.supports(Algorithm::Es256K));
+        assert!(p.supports(Algorithm::Es384));
+        assert_eq!(p.supports(Algorithm::Es512), p.name == "aws-lc-rs");
     }
 }
 
@@ -293,7 +293,7 @@ fn ecdsa_degenerate_signatures_are_bad_signatures() {
     let n = hex(P256_N);
     for p in ALL {
         let v = p
-            .import(&key, &Algorithm::Es256, &KeyPolicy::default())
+            .import(&key, Algorithm::Es256, &KeyPolicy::default())
             .unwrap();
         let zero = [0u8; 64];
         assert!(v.verify(input, &zero).is_err(), "{}", p.name);
@@ -326,12 +326,9 @@ fn ecdsa_degenerate_signatures_are_bad_signatures() {
     );
     for (key, alg, len) in [(p384, Algorithm::Es384, 96), (p521, Algorithm::Es512, 132)] {
         for p in ALL {
-            match p.import(&key, &alg, &KeyPolicy::default()) {
+            match p.import(&key, alg, &KeyPolicy::default()) {
                 Ok(v) => assert!(v.verify(b"x.y", &vec![0; len]).is_err(), "{} {alg}", p.name),
-                Err(e) => assert_eq!(
-                    (alg.clone(), e.code()),
-                    (Algorithm::Es512, "unsupported_alg")
-                ),
+                Err(e) => assert_eq!((alg, e.code()), (Algorithm::Es512, "unsupported_alg")),
             }
         }
     }
@@ -344,13 +341,13 @@ fn eddsa_and_hmac_wrong_lengths_are_bad_signatures() {
     let oct = jwk(&format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(&[1; 32])));
     for p in ALL {
         let v = p
-            .import(&ed, &Algorithm::EdDsa, &KeyPolicy::default())
+            .import(&ed, Algorithm::EdDsa, &KeyPolicy::default())
             .unwrap();
         for len in [0, 32, 63, 65] {
             assert!(v.verify(b"a.b", &vec![0; len]).is_err());
         }
         let h = p
-            .import(&oct, &Algorithm::Hs256, &KeyPolicy::default())
+            .import(&oct, Algorithm::Hs256, &KeyPolicy::default())
             .unwrap();
         for len in [0, 16, 31, 33, 64] {
             assert!(h.verify(b"a.b", &vec![0; len]).is_err());
@@ -369,7 +366,7 @@ fn verifiers_are_shared_across_threads() {
     let key = ec_p256(P256_X, P256_Y);
     for p in ALL {
         let v = p
-            .import(&key, &Algorithm::Es256, &KeyPolicy::default())
+            .import(&key, Algorithm::Es256, &KeyPolicy::default())
             .unwrap();
         let handles: Vec<_> = (0..4)
             .map(|_| {
@@ -422,7 +419,7 @@ fn ed25519_small_order_keys_are_invalid() {
         }
         for p in ALL {
             let err = p
-                .import(&key, &Algorithm::EdDsa, &KeyPolicy::default())
+                .import(&key, Algorithm::EdDsa, &KeyPolicy::default())
                 .map(|_| ())
                 .unwrap_err();
             assert_eq!(
@@ -471,7 +468,7 @@ fn ed25519_non_canonical_s_is_a_bad_signature() {
     assert_eq!(carry, 0);
     for p in ALL {
         let v = p
-            .import(&key, &Algorithm::EdDsa, &KeyPolicy::default())
+            .import(&key, Algorithm::EdDsa, &KeyPolicy::default())
             .unwrap();
         assert_eq!(v.verify(input, &sig), Ok(()));
         assert!(v.verify(input, &high).is_err(), "{}", p.name);

@@ -53,18 +53,18 @@ fn rfc9964_examples_verify_on_aws_lc_rs_only() {
             &jwk_core::Limits::default(),
         )
         .unwrap();
-        let alg = jws.header().alg.clone();
+        let alg = jws.header().alg;
         let sig = jws.signature().unwrap();
         for p in ALL {
             if p.name == "ring" {
-                assert!(!p.supports(&alg));
-                let err = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap_err();
+                assert!(!p.supports(alg));
+                let err = p.import(&jwk, alg, &KeyPolicy::default()).unwrap_err();
                 assert_eq!(err.code(), "unsupported_alg");
                 continue;
             }
-            assert!(p.supports(&alg), "{}", p.name);
-            let key = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
-            assert_eq!(key.algorithm(), &alg);
+            assert!(p.supports(alg), "{}", p.name);
+            let key = p.import(&jwk, alg, &KeyPolicy::default()).unwrap();
+            assert_eq!(key.algorithm(), alg);
             assert_eq!(key.verify(jws.signing_input(), &sig), Ok(()), "{alg}");
             // Tampered signature, payload, truncated and extended signature.
             let mut bad = sig.clone();
@@ -87,7 +87,7 @@ fn rfc9964_examples_verify_on_aws_lc_rs_only() {
 
 /// PKCS#8 v1 of an ML-DSA seed (RFC 9881 `seed [0] IMPLICIT OCTET STRING (SIZE (32))`).
 #[cfg(all(feature = "sign", feature = "aws-lc-rs"))]
-fn seed_pkcs8(alg: &Algorithm, seed: &[u8]) -> Vec<u8> {
+fn seed_pkcs8(alg: Algorithm, seed: &[u8]) -> Vec<u8> {
     let last = match alg {
         Algorithm::MlDsa44 => 0x11,
         Algorithm::MlDsa65 => 0x12,
@@ -108,17 +108,17 @@ fn rfc9964_seed_gives_the_examples_public_key() {
     let aws = aws().expect("aws-lc-rs verifies ML-DSA");
     for case in examples() {
         let jwk = public_jwk(&case);
-        let alg = jwk.alg.clone().unwrap();
+        let alg = jwk.alg.unwrap();
         let seed = hex(case["priv"].as_str().unwrap());
         let signer = aws
-            .signer_from_pkcs8_der(&seed_pkcs8(&alg, &seed), &alg)
+            .signer_from_pkcs8_der(&seed_pkcs8(alg, &seed), alg)
             .unwrap();
         let mine = signer.public_jwk();
         assert_eq!(mine.params, jwk.params, "{alg}");
         assert_eq!(mine.thumbprint(), jwk.kid.clone().unwrap());
         let input = hex(case["raw_to_be_signed"].as_str().unwrap());
         let sig = signer.sign(&input).unwrap();
-        let key = aws.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
+        let key = aws.import(&jwk, alg, &KeyPolicy::default()).unwrap();
         assert_eq!(key.verify(&input, &sig), Ok(()));
         // The example's signature too, from its hex form.
         let theirs = hex(case["raw_signature"].as_str().unwrap());
@@ -131,11 +131,11 @@ fn rfc9964_seed_gives_the_examples_public_key() {
 fn generate_sign_verify_reload_all_three_sets() {
     for p in ALL {
         for (alg, pub_len, sig_len) in SETS {
-            if !p.supports(&alg) {
-                assert_eq!(p.generate(&alg, 0).unwrap_err().code(), "unsupported_alg");
+            if !p.supports(alg) {
+                assert_eq!(p.generate(alg, 0).unwrap_err().code(), "unsupported_alg");
                 continue;
             }
-            let (signer, der) = p.generate(&alg, 0).unwrap();
+            let (signer, der) = p.generate(alg, 0).unwrap();
             let jwk = signer.public_jwk();
             assert_eq!(jwk.params.kty(), "AKP");
             let jwk_core::KeyParams::Akp(akp) = &jwk.params else {
@@ -145,25 +145,23 @@ fn generate_sign_verify_reload_all_three_sets() {
             let input = b"eyJhbGciOiJNTC1EU0EtNjUifQ.eyJzdWIiOiJ4In0";
             let sig = signer.sign(input).unwrap();
             assert_eq!(sig.len(), sig_len);
-            let key = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
+            let key = p.import(&jwk, alg, &KeyPolicy::default()).unwrap();
             assert_eq!(key.verify(input, &sig), Ok(()));
             assert!(key
                 .verify(b"eyJhbGciOiJNTC1EU0EtNjUifQ.eyJzdWIiOiJ5In0", &sig)
                 .is_err());
             // The key file is PKCS#8 as aws-lc-rs writes it, and loads back to the same key.
-            let again = p.signer_from_pkcs8_der(&der, &alg).unwrap();
+            let again = p.signer_from_pkcs8_der(&der, alg).unwrap();
             assert_eq!(again.public_jwk(), jwk);
             assert_eq!(key.verify(input, &again.sign(input).unwrap()), Ok(()));
             // Another parameter set's algorithm: refused for the PKCS#8 key and the JWK.
             for (other, _, _) in SETS.iter().filter(|(o, _, _)| *o != alg) {
-                let e = p.signer_from_pkcs8_der(&der, other).unwrap_err();
+                let e = p.signer_from_pkcs8_der(&der, *other).unwrap_err();
                 assert_eq!(e.code(), "key_mismatch", "{alg} as {other}");
-                let e = p.import(&jwk, other, &KeyPolicy::default()).unwrap_err();
+                let e = p.import(&jwk, *other, &KeyPolicy::default()).unwrap_err();
                 assert_eq!(e.code(), "key_mismatch", "{alg} as {other}");
             }
-            let e = p
-                .signer_from_pkcs8_der(&der, &Algorithm::EdDsa)
-                .unwrap_err();
+            let e = p.signer_from_pkcs8_der(&der, Algorithm::EdDsa).unwrap_err();
             assert_eq!(e.code(), "key_mismatch");
         }
     }
@@ -175,9 +173,9 @@ fn binding_between_key_and_algorithm() {
     let ml44 = public_jwk(&cases[0]);
     let ml65 = public_jwk(&cases[1]);
     let rsa = jwk_core::Jwk::parse(br#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#).unwrap();
-    for p in ALL.iter().filter(|p| p.supports(&Algorithm::MlDsa65)) {
+    for p in ALL.iter().filter(|p| p.supports(Algorithm::MlDsa65)) {
         let code = |jwk: &jwk_core::Jwk, alg: Algorithm| {
-            p.import(jwk, &alg, &KeyPolicy::default())
+            p.import(jwk, alg, &KeyPolicy::default())
                 .unwrap_err()
                 .code()
         };
@@ -215,7 +213,7 @@ fn mixed_set_on_each_backend() {
         let mut refused = Vec::new();
         for jwk in &set.keys {
             for alg in jwk.algorithms() {
-                match p.import(jwk, &alg, &KeyPolicy::default()) {
+                match p.import(jwk, alg, &KeyPolicy::default()) {
                     Ok(_) => imported.push(alg),
                     Err(e) => refused.push((alg, e.code())),
                 }

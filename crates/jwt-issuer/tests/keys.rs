@@ -560,7 +560,7 @@ fn ml_dsa_65_beside_rsa() {
             .clock(clock.clone())
             .provider(provider)
             .open();
-        if !provider.supports(&Algorithm::MlDsa65) {
+        if !provider.supports(Algorithm::MlDsa65) {
             let e = opened.unwrap_err();
             assert_eq!(e.code(), "invalid_config", "{}", provider.name);
             assert!(e.to_string().contains("aws-lc-rs"), "{e}");
@@ -608,7 +608,7 @@ fn ml_dsa_65_beside_rsa() {
         let verified = v.validate(&token).unwrap();
         assert_eq!(verified.header().alg, Algorithm::MlDsa65);
         // The RSA key signs too, when asked for.
-        let rs = m.signing_key(Some(&Algorithm::Rs256)).unwrap();
+        let rs = m.signing_key(Some(Algorithm::Rs256)).unwrap();
         assert!(v.validate(&rs.sign_jwt("at+jwt", &claims).unwrap()).is_ok());
 
         // Another instance on the same directory loads the same ML-DSA key.
@@ -631,7 +631,7 @@ fn ed25519_key_with_small_order_public_key_is_refused() {
     let dir = TempDir::new("small-order");
     let clock = Arc::new(ManualClock::at_secs(T0));
     let (_, v1) = jws_crypto::default_provider()
-        .generate(&Algorithm::EdDsa, 2048)
+        .generate(Algorithm::EdDsa, 2048)
         .unwrap();
     // PKCS#8 v1 or v2, the seed sits at the same place: 04 22 04 20 <seed> at offset 12.
     assert_eq!(v1[12..16], [0x04, 0x22, 0x04, 0x20]);

@@ -56,7 +56,7 @@ async fn handler(req: Request<()>) -> Result<Response<String>, Infallible> {
 
 fn bench(c: &mut Criterion) {
     let p = jws_crypto::default_provider();
-    let signer = p.signer_from_pkcs8_pem(PEM, &Algorithm::Rs256).unwrap();
+    let signer = p.signer_from_pkcs8_pem(PEM, Algorithm::Rs256).unwrap();
     let mut jwk = signer.public_jwk();
     jwk.kid = Some("k1".into());
     let set = JwkSet::parse(JwkSet::new(vec![jwk]).to_json().as_bytes()).unwrap();

@@ -25,7 +25,7 @@ impl Write for Sink {
 #[test]
 fn span_fields_and_no_token() {
     let p = jws_crypto::default_provider();
-    let signer = p.generate(&Algorithm::Es256, 0).unwrap().0;
+    let signer = p.generate(Algorithm::Es256, 0).unwrap().0;
     let mut jwk = signer.public_jwk();
     jwk.kid = Some("k-span".into());
     let set = JwkSet::parse(JwkSet::new(vec![jwk]).to_json().as_bytes()).unwrap();

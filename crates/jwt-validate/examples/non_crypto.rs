@@ -68,13 +68,13 @@ fn main() {
     let provider = jws_crypto::default_provider();
     let now = 1_700_000_000u64;
     let alg = Algorithm::Hs256;
-    let (signer, _) = provider.generate(&alg, 0).unwrap();
+    let (signer, _) = provider.generate(alg, 0).unwrap();
     let mut jwk = signer.public_jwk();
     jwk.kid = Some("rs256-2048".into());
     let validator = Validator::builder()
         .provider(provider)
         .jwks(JwkSet::new(vec![jwk.clone()]))
-        .algorithms([alg.clone()])
+        .algorithms([alg])
         .issuer("https://idp.example.com/")
         .audience("https://api.example.com")
         .clock(FixedClock::at_secs(now))
@@ -101,7 +101,7 @@ fn main() {
     let signature = signer.sign(input.as_bytes()).unwrap();
     let token = format!("{input}.{}", b64::encode(&signature));
     let key = provider
-        .import(&jwk, &alg, &jws_crypto::KeyPolicy::default())
+        .import(&jwk, alg, &jws_crypto::KeyPolicy::default())
         .unwrap();
 
     println!("Whole validations, and the HMAC verify alone:");

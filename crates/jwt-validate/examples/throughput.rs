@@ -18,7 +18,7 @@ fn main() {
         Algorithm::EdDsa,
         Algorithm::Hs256,
     ] {
-        let signer = match p.generate(&alg, 2048) {
+        let signer = match p.generate(alg, 2048) {
             Ok((s, _)) => s,
             Err(e) => {
                 println!("{alg}: skipped ({e})");
@@ -30,7 +30,7 @@ fn main() {
         let v = Validator::builder()
             .provider(p)
             .jwks(JwkSet::new(vec![jwk]))
-            .algorithms([alg.clone()])
+            .algorithms([alg])
             .issuer("https://issuer.test")
             .audience("api")
             .clock(FixedClock::at_secs(now))

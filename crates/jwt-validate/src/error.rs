@@ -19,8 +19,11 @@ pub enum Error {
     Parse(jwk_core::Error),
     /// The header's `alg` is not in the validator's allowed list (`none` never is).
     AlgNotAllowed {
-        /// The header's `alg`.
+        /// The header's `alg` (`Algorithm::Unknown` for an unregistered name).
         alg: Algorithm,
+        /// The header's `alg` as received ([`jwk_core::Header::alg_name`]), so an unregistered
+        /// name is still shown exactly.
+        name: Box<str>,
     },
     /// The header names an algorithm that no key or backend here can verify.
     UnsupportedAlg {
@@ -190,11 +193,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Parse(inner) => inner.fmt(f),
-            Error::AlgNotAllowed { alg } => write!(
-                f,
-                "algorithm {:?} is not allowed by this validator",
-                alg.as_str()
-            ),
+            Error::AlgNotAllowed { name, .. } => {
+                write!(f, "algorithm {name:?} is not allowed by this validator")
+            }
             Error::UnsupportedAlg { alg, reason } => {
                 write!(f, "algorithm {:?} is not supported: {reason}", alg.as_str())
             }

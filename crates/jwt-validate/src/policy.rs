@@ -159,7 +159,7 @@ impl Policy {
             let (lacking, backend) = &self.backend_lacks;
             if lacking.contains(&header.alg) {
                 return Err(Error::UnsupportedAlg {
-                    alg: header.alg.clone(),
+                    alg: header.alg,
                     reason: format!(
                         "backend {backend} does not implement {}, so the default algorithms \
                          leave it out",
@@ -169,7 +169,8 @@ impl Policy {
                 });
             }
             return Err(Error::AlgNotAllowed {
-                alg: header.alg.clone(),
+                alg: header.alg,
+                name: header.alg_name().into(),
             });
         }
         let understood: Vec<&str> = self.crit.iter().map(String::as_str).collect();

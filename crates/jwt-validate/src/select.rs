@@ -49,7 +49,7 @@ pub(crate) fn select<'s>(
     header: &Header,
     max_untagged: usize,
 ) -> Result<Candidates<'s>, Miss> {
-    let alg = &header.alg;
+    let alg = header.alg;
     let keys = &set.jwks().keys;
     match header.kid.as_deref() {
         Some(kid) => {
@@ -94,7 +94,7 @@ pub(crate) fn select<'s>(
             let Some((index, _)) = chosen else {
                 return Err(Miss::final_(Error::KeyMismatch {
                     kid: kid_box(),
-                    alg: alg.clone(),
+                    alg,
                     reason: mismatch_reason(first_key, alg).into(),
                 }));
             };
@@ -168,7 +168,7 @@ impl<'s> Candidates<'s> {
     }
 }
 
-fn kty_fits(kty: &str, alg: &Algorithm) -> bool {
+fn kty_fits(kty: &str, alg: Algorithm) -> bool {
     use jwk_core::Family;
     matches!(
         (kty, alg.family()),
@@ -180,14 +180,10 @@ fn kty_fits(kty: &str, alg: &Algorithm) -> bool {
     )
 }
 
-fn mismatch_reason(key: &Jwk, alg: &Algorithm) -> String {
-    if let Some(key_alg) = &key.alg {
+fn mismatch_reason(key: &Jwk, alg: Algorithm) -> String {
+    if let (Some(key_alg), Some(name)) = (key.alg, key.alg_name()) {
         if key_alg != alg {
-            return format!(
-                "the key is for {}, the token says {}",
-                key_alg.as_str(),
-                alg.as_str()
-            );
+            return format!("the key is for {name}, the token says {}", alg.as_str());
         }
     }
     let crv = match &key.params {
@@ -203,10 +199,10 @@ fn mismatch_reason(key: &Jwk, alg: &Algorithm) -> String {
     )
 }
 
-fn failure_error(failure: Option<&ImportFailure>, kid: Option<Box<str>>, alg: &Algorithm) -> Error {
+fn failure_error(failure: Option<&ImportFailure>, kid: Option<Box<str>>, alg: Algorithm) -> Error {
     let Some(f) = failure else {
         return Error::UnsupportedAlg {
-            alg: alg.clone(),
+            alg,
             reason: "the key did not import for this algorithm".into(),
         };
     };
@@ -216,12 +212,12 @@ fn failure_error(failure: Option<&ImportFailure>, kid: Option<Box<str>>, alg: &A
             reason: f.message.clone(),
         },
         "unsupported_alg" => Error::UnsupportedAlg {
-            alg: alg.clone(),
+            alg,
             reason: f.message.clone(),
         },
         "key_mismatch" => Error::KeyMismatch {
             kid,
-            alg: alg.clone(),
+            alg,
             reason: f.message.clone(),
         },
         _ => Error::KeyNotFound {

@@ -68,7 +68,7 @@ impl KeySet {
                 continue;
             }
             for alg in jwk.algorithms() {
-                if !provider.supports(&alg) {
+                if !provider.supports(alg) {
                     failures.push(ImportFailure {
                         index,
                         message: format!(
@@ -82,7 +82,7 @@ impl KeySet {
                     });
                     continue;
                 }
-                match provider.import(jwk, &alg, policy) {
+                match provider.import(jwk, alg, policy) {
                     Ok(verifier) => entries.push(Entry {
                         index,
                         alg,
@@ -127,11 +127,11 @@ impl KeySet {
     }
 
     /// The algorithms key `index` (of `jwks().keys`) imported for.
-    pub fn algorithms_of(&self, index: usize) -> impl Iterator<Item = &Algorithm> + '_ {
+    pub fn algorithms_of(&self, index: usize) -> impl Iterator<Item = Algorithm> + '_ {
         self.entries
             .iter()
             .filter(move |e| e.index == index)
-            .map(|e| &e.alg)
+            .map(|e| e.alg)
     }
 
     /// Keys or (key, algorithm) pairs that did not import, with why.
@@ -139,16 +139,16 @@ impl KeySet {
         &self.failures
     }
 
-    pub(crate) fn entry(&self, index: usize, alg: &Algorithm) -> Option<&Entry> {
+    pub(crate) fn entry(&self, index: usize, alg: Algorithm) -> Option<&Entry> {
         self.entries
             .iter()
-            .find(|e| e.index == index && e.alg == *alg)
+            .find(|e| e.index == index && e.alg == alg)
     }
 
-    pub(crate) fn failure(&self, index: usize, alg: &Algorithm) -> Option<&ImportFailure> {
+    pub(crate) fn failure(&self, index: usize, alg: Algorithm) -> Option<&ImportFailure> {
         self.failures
             .iter()
-            .find(|f| f.index == index && f.alg.as_ref().is_none_or(|a| a == alg))
+            .find(|f| f.index == index && f.alg.is_none_or(|a| a == alg))
     }
 }
 

@@ -171,7 +171,7 @@ mod tests {
 
     fn key(kid: &str) -> (Arc<dyn Signer>, jwk_core::Jwk) {
         let (signer, _) = jws_crypto::default_provider()
-            .generate(&Algorithm::Es256, 0)
+            .generate(Algorithm::Es256, 0)
             .unwrap();
         let mut jwk = signer.public_jwk();
         jwk.kid = Some(kid.into());

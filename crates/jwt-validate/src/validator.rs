@@ -31,8 +31,8 @@ impl<C> Verified<C> {
     }
 
     /// The header's `alg`, which the key verified.
-    pub fn alg(&self) -> &Algorithm {
-        &self.header.alg
+    pub fn alg(&self) -> Algorithm {
+        self.header.alg
     }
 
     /// The header's `kid`.
@@ -344,7 +344,7 @@ fn resolve(mut policy: Policy, provider: &'static Provider) -> Result<Policy, Co
                 .iter()
                 .filter(|a| !a.is_symmetric())
                 .cloned()
-                .partition(|a| provider.supports(a));
+                .partition(|a| provider.supports(*a));
             policy.algorithms = Some(supported);
             policy.backend_lacks = (lacking, provider.name);
         }

@@ -23,8 +23,8 @@ fn published_set_loads_from_n_and_e() {
         assert!(ks.contains_kid(&format!("{PREFIX}_RS256")));
         assert!(ks.contains_kid(&format!("{PREFIX}_PS256")));
         assert!(!ks.contains_kid(PREFIX));
-        assert_eq!(ks.algorithms_of(0).collect::<Vec<_>>(), [&Algorithm::Rs256]);
-        assert_eq!(ks.algorithms_of(1).collect::<Vec<_>>(), [&Algorithm::Ps256]);
+        assert_eq!(ks.algorithms_of(0).collect::<Vec<_>>(), [Algorithm::Rs256]);
+        assert_eq!(ks.algorithms_of(1).collect::<Vec<_>>(), [Algorithm::Ps256]);
     }
 }
 

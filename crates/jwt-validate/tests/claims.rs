@@ -234,7 +234,7 @@ fn typed_claims_for_the_caller() {
         c["scope"] = json!(["read", "write"]);
         let t = mint(&*signer, &header(&*signer, Some("ec")), &c.to_string());
         let verified = v.validate(&t).unwrap();
-        assert_eq!(verified.alg(), &Algorithm::Es256);
+        assert_eq!(verified.alg(), Algorithm::Es256);
         assert_eq!(verified.claims().exp.unwrap().secs(), (NOW + 600) as i64);
         assert_eq!(verified.claims().raw_json(), c.to_string());
         let mine: Mine = verified.claims_as().unwrap();

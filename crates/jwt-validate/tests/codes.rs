@@ -23,6 +23,7 @@ fn code_list_is_stable_and_unique() {
         }),
         Error::AlgNotAllowed {
             alg: Algorithm::None,
+            name: "none".into(),
         },
         Error::UnsupportedAlg {
             alg: Algorithm::Es256K,
@@ -163,6 +164,36 @@ impl KeySource for Down {
                     .with_retry_after(Some(Duration::from_secs(30))),
             )
         })
+    }
+}
+
+/// `Algorithm` is `Copy` and keeps no name for an unregistered `alg`: the error takes the name
+/// from the header, so the exact text received is still what the message shows.
+#[test]
+fn an_unknown_alg_is_refused_by_its_name() {
+    for p in providers() {
+        let rs = rsa(p, Algorithm::Rs256);
+        let v = builder(p, set(vec![jwk(&*rs, "rs")])).build().unwrap();
+        for name in ["foo", "None", "rs256", "unknown"] {
+            let token = format!(
+                "{}.e30.AAAA",
+                jwk_core::b64::encode(format!(r#"{{"alg":"{name}","kid":"rs"}}"#).as_bytes())
+            );
+            let e = v.validate(&token).expect_err(name);
+            assert_eq!(
+                e,
+                Error::AlgNotAllowed {
+                    alg: Algorithm::Unknown,
+                    name: name.into()
+                },
+                "{}",
+                p.name
+            );
+            assert_eq!(
+                e.to_string(),
+                format!("algorithm {name:?} is not allowed by this validator")
+            );
+        }
     }
 }
 

@@ -25,20 +25,20 @@ pub fn providers() -> impl Iterator<Item = &'static Provider> {
 }
 
 pub fn rsa(p: &'static Provider, alg: Algorithm) -> Arc<dyn Signer> {
-    p.signer_from_pkcs8_pem(RSA_PEM, &alg).unwrap()
+    p.signer_from_pkcs8_pem(RSA_PEM, alg).unwrap()
 }
 
 pub fn attacker_rsa(p: &'static Provider, alg: Algorithm) -> Arc<dyn Signer> {
-    p.signer_from_pkcs8_pem(ATTACKER_RSA_PEM, &alg).unwrap()
+    p.signer_from_pkcs8_pem(ATTACKER_RSA_PEM, alg).unwrap()
 }
 
 /// A fresh key (ECDSA, EdDSA): both backends generate these.
 pub fn generated(p: &'static Provider, alg: Algorithm) -> Arc<dyn Signer> {
-    p.generate(&alg, 2048).unwrap().0
+    p.generate(alg, 2048).unwrap().0
 }
 
 pub fn hmac(p: &'static Provider, secret: &[u8], alg: Algorithm) -> Arc<dyn Signer> {
-    p.hmac_signer(secret, &alg).unwrap()
+    p.hmac_signer(secret, alg).unwrap()
 }
 
 /// The signer's public JWK with a `kid`.

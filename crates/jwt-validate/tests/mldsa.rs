@@ -34,11 +34,11 @@ const RFC_KEY_TOKEN: &str = include_str!("vectors/mldsa65-token.txt");
 
 #[cfg(feature = "aws-lc-rs")]
 fn aws() -> Option<&'static Provider> {
-    providers().find(|p| p.supports(&Algorithm::MlDsa65))
+    providers().find(|p| p.supports(Algorithm::MlDsa65))
 }
 
 #[cfg(feature = "aws-lc-rs")]
-fn ml_dsa(p: &'static Provider, alg: &Algorithm) -> Arc<dyn Signer> {
+fn ml_dsa(p: &'static Provider, alg: Algorithm) -> Arc<dyn Signer> {
     p.generate(alg, 0).unwrap().0
 }
 
@@ -52,7 +52,7 @@ fn default_algorithms_follow_the_backend() {
         // An empty set as an explicit source (`jwks` would refuse it: `no_usable_keys`).
         let v = builder_keeping_unusable(p, set(vec![])).build().unwrap();
         let token = RFC_KEY_TOKEN.trim();
-        if p.supports(&Algorithm::MlDsa65) {
+        if p.supports(Algorithm::MlDsa65) {
             // Allowed by default: it gets as far as key selection (the set is empty).
             assert_eq!(code(&v, token), "key_not_found", "{}", p.name);
         } else {
@@ -88,7 +88,7 @@ fn with_kid(mut jwk: Jwk, kid: &str) -> Jwk {
 fn validates_all_three_sets_and_refuses_tampering() {
     let p = aws().expect("aws-lc-rs verifies ML-DSA");
     for alg in SETS {
-        let signer = ml_dsa(p, &alg);
+        let signer = ml_dsa(p, alg);
         let v = builder(p, set(vec![jwk(&*signer, "pq")])).build().unwrap();
         let token = good_token(&*signer, "pq");
         assert!(token.len() < Limits::DEFAULT_MAX_TOKEN_LEN);
@@ -125,8 +125,8 @@ fn validates_all_three_sets_and_refuses_tampering() {
 #[test]
 fn alg_mismatch_between_key_and_header() {
     let p = aws().expect("aws-lc-rs verifies ML-DSA");
-    let s44 = ml_dsa(p, &Algorithm::MlDsa44);
-    let s65 = ml_dsa(p, &Algorithm::MlDsa65);
+    let s44 = ml_dsa(p, Algorithm::MlDsa44);
+    let s65 = ml_dsa(p, Algorithm::MlDsa65);
     // The set holds the 44 key under "pq"; a 65 token names "pq".
     let v = builder(p, set(vec![jwk(&*s44, "pq")])).build().unwrap();
     assert_eq!(code(&v, &good_token(&*s65, "pq")), "key_mismatch");
@@ -151,11 +151,11 @@ fn mixed_set_on_each_backend() {
         let failures: Vec<(Option<Algorithm>, &str)> = ks
             .import_failures()
             .iter()
-            .map(|f| (f.alg.clone(), f.code))
+            .map(|f| (f.alg, f.code))
             .collect();
-        if p.supports(&Algorithm::MlDsa65) {
+        if p.supports(Algorithm::MlDsa65) {
             assert!(failures.is_empty(), "{failures:?}");
-            assert!(ks.algorithms_of(0).any(|a| *a == Algorithm::MlDsa65));
+            assert!(ks.algorithms_of(0).any(|a| a == Algorithm::MlDsa65));
         } else {
             assert_eq!(failures, [(Some(Algorithm::MlDsa65), "unsupported_alg")]);
             assert_eq!(ks.algorithms_of(0).count(), 0);
@@ -163,7 +163,7 @@ fn mixed_set_on_each_backend() {
         let v = builder(p, keys).build().unwrap();
         assert!(v.validate(&good_token(&*rs, "rs")).is_ok(), "{}", p.name);
         let pq = v.validate(RFC_KEY_TOKEN.trim());
-        if p.supports(&Algorithm::MlDsa65) {
+        if p.supports(Algorithm::MlDsa65) {
             assert!(pq.is_ok(), "{}", p.name);
         } else {
             assert_eq!(pq.unwrap_err().code(), "unsupported_alg");
@@ -176,7 +176,7 @@ fn mixed_set_on_each_backend() {
 #[test]
 fn ml_dsa_87_token_with_large_claims_fits_the_default_limit() {
     let p = aws().expect("aws-lc-rs verifies ML-DSA");
-    let signer = ml_dsa(p, &Algorithm::MlDsa87);
+    let signer = ml_dsa(p, Algorithm::MlDsa87);
     let v = builder(p, set(vec![jwk(&*signer, "pq")])).build().unwrap();
     let mut claims = good_claims();
     claims["groups"] = json!((0..200)

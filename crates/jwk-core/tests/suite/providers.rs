@@ -35,8 +35,8 @@ fn asgardeo_keys_load_from_n_and_e_despite_truncated_x5c() {
     // One modulus, two entries: each bound to its own algorithm by `alg`.
     assert_eq!(modulus(&set, 0), modulus(&set, 1));
     assert_eq!(rs.bits(), 2048);
-    assert!(rs.fits(&Algorithm::Rs256) && !rs.fits(&Algorithm::Ps256));
-    assert!(ps.fits(&Algorithm::Ps256) && !ps.fits(&Algorithm::Rs256));
+    assert!(rs.fits(Algorithm::Rs256) && !rs.fits(Algorithm::Ps256));
+    assert!(ps.fits(Algorithm::Ps256) && !ps.fits(Algorithm::Rs256));
     assert_eq!(rs.algorithms(), [Algorithm::Rs256]);
     // Same key material, so the same RFC 7638 thumbprint under two kids.
     assert_eq!(rs.thumbprint(), ps.thumbprint());
@@ -71,8 +71,8 @@ fn microsoft_style_set_without_alg() {
                 Algorithm::Ps512
             ]
         );
-        assert!(!key.fits(&Algorithm::Es256));
-        assert!(!key.fits(&Algorithm::Hs256));
+        assert!(!key.fits(Algorithm::Es256));
+        assert!(!key.fits(Algorithm::Hs256));
         // Unknown members are kept, not dropped.
         let issuer = key.extra.get("issuer").and_then(|v| v.as_str()).unwrap();
         assert!(issuer.starts_with("https://login.microsoftonline.com/"));

@@ -52,7 +52,7 @@ fn rfc7515_appendix_a_examples_parse() {
 
         if case.has("jwk") {
             let jwk = Jwk::parse(case.json("jwk").as_bytes()).unwrap();
-            assert!(jwk.fits(&alg), "{section}: key does not fit {alg}");
+            assert!(jwk.fits(alg), "{section}: key does not fit {alg}");
             match (&jwk.params, alg) {
                 (KeyParams::Oct(k), Algorithm::Hs256) => assert_eq!(k.k.len(), 64),
                 (KeyParams::Rsa(_), Algorithm::Rs256) => assert_eq!(jwk.bits(), 2048),

@@ -128,7 +128,7 @@ fn rfc7520_section4_signatures() {
         // The section 3 key with this kid fits the algorithm; no other key type does.
         let fitting: Vec<_> = public
             .iter()
-            .filter(|k| k.kid == jws.header().kid && k.fits(&alg))
+            .filter(|k| k.kid == jws.header().kid && k.fits(alg))
             .collect();
         assert_eq!(fitting.len(), 1, "{section}");
         seen.push(section);

@@ -41,8 +41,8 @@ fn rfc8037_appendix_a() {
     assert_eq!(jws.signing_input(), file.str("a4_signing_input").as_bytes());
     assert_eq!(jws.compact().signature_b64(), file.str("a4_signature_b64"));
     assert_eq!(jws.signature().unwrap().len(), 64);
-    assert!(public.fits(&Algorithm::EdDsa));
-    assert!(public.fits(&Algorithm::Ed25519));
-    assert!(!public.fits(&Algorithm::Ed448));
-    assert!(!public.fits(&Algorithm::Es256));
+    assert!(public.fits(Algorithm::EdDsa));
+    assert!(public.fits(Algorithm::Ed25519));
+    assert!(!public.fits(Algorithm::Ed448));
+    assert!(!public.fits(Algorithm::Es256));
 }

@@ -56,12 +56,12 @@ fn appendix_a1_examples() {
         assert_eq!(akp.pub_key.len(), params.public_key_len());
         assert_eq!(jwk.alg, Some(params.algorithm()));
         assert_eq!(jwk.algorithms(), [params.algorithm()]);
-        assert!(jwk.fits(&params.algorithm()));
+        assert!(jwk.fits(params.algorithm()));
         for other in MlDsaParams::ALL.iter().filter(|p| **p != params) {
-            assert!(!jwk.fits(&other.algorithm()), "{name} fits {other:?}");
+            assert!(!jwk.fits(other.algorithm()), "{name} fits {other:?}");
         }
-        assert!(!jwk.fits(&Algorithm::Rs256));
-        assert!(!jwk.fits(&Algorithm::EdDsa));
+        assert!(!jwk.fits(Algorithm::Rs256));
+        assert!(!jwk.fits(Algorithm::EdDsa));
         assert_eq!(jwk.usable_for_verify(), Ok(()));
 
         // Section 6: the thumbprint over `alg`, `kty`, `pub` is the example's `kid`.

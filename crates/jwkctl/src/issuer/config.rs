@@ -317,7 +317,7 @@ pub(crate) fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
     names
         .iter()
         .map(|n| match Algorithm::parse(n) {
-            Algorithm::Unknown(_) | Algorithm::None => Err(format!("unknown algorithm {n:?}")),
+            Algorithm::Unknown | Algorithm::None => Err(format!("unknown algorithm {n:?}")),
             a => Ok(a),
         })
         .collect()

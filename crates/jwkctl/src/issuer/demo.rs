@@ -203,7 +203,7 @@ impl Demo {
             self.info(format!(
                 "published kid {} ({})",
                 k.kid.as_deref().unwrap_or("-"),
-                k.alg.as_ref().map_or("-", |a| a.as_str())
+                k.alg_name().unwrap_or("-")
             ));
         }
         self.info(format!(

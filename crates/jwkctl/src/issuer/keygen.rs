@@ -39,14 +39,14 @@ pub(crate) fn run(args: Args) -> ExitCode {
 
 fn keygen(args: &Args) -> Result<(), String> {
     let alg = Algorithm::parse(&args.alg);
-    let kind = KeyKind::of(&alg).ok_or_else(|| {
+    let kind = KeyKind::of(alg).ok_or_else(|| {
         format!(
             "{} cannot be a published signing key: use RS*, PS*, ES256, ES384, EdDSA or ML-DSA-*",
             args.alg
         )
     })?;
     let (signer, der) = jws_crypto::default_provider()
-        .generate(&alg, args.rsa_bits)
+        .generate(alg, args.rsa_bits)
         .map_err(|e| e.to_string())?;
     let pem = pkcs8_pem(&der);
     let mut jwk = signer.public_jwk();

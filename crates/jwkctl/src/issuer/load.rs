@@ -97,9 +97,9 @@ async fn load(args: &Args) -> Result<bool, String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())
     };
-    let idp_keys = open(dirs.path().join("idp"), assertion_alg.clone()).await?;
-    let svc_keys = open(dirs.path().join("svc"), token_alg.clone()).await?;
-    let client_keys = open(dirs.path().join("client"), client_alg.clone()).await?;
+    let idp_keys = open(dirs.path().join("idp"), assertion_alg).await?;
+    let svc_keys = open(dirs.path().join("svc"), token_alg).await?;
+    let client_keys = open(dirs.path().join("client"), client_alg).await?;
     let client_set = jwk_core::JwkSet::parse(&client_keys.jwks().map_err(|e| e.to_string())?.body)
         .map_err(|e| e.to_string())?;
     let client_source = super::serve::inline_keys(CLIENT_ID, &client_set.to_json())?;
@@ -127,7 +127,7 @@ async fn load(args: &Args) -> Result<bool, String> {
                 CLIENT_ID,
                 ClientAuth::PrivateKeyJwt {
                     keys: Arc::new(client_source),
-                    algorithms: vec![client_alg.clone()],
+                    algorithms: vec![client_alg],
                 },
             )
             .trusted_issuers([idp_url.clone()]),
@@ -321,11 +321,11 @@ pub(super) fn crypto_times(
         }
     };
     let input = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
-    let alg = idp.signer.algorithm().clone();
+    let alg = idp.signer.algorithm();
     let verifier = jws_crypto::default_provider()
         .import(
             &idp.signer.public_jwk(),
-            &alg,
+            alg,
             &jws_crypto::KeyPolicy::default(),
         )
         .map_err(|e| e.to_string())?;

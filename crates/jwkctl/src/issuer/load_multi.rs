@@ -381,7 +381,7 @@ pub(crate) async fn run(args: &Args) -> Result<bool, String> {
 
     // The identity provider (in this process): it only publishes its JWKS.
     let idp_keys = {
-        let b = KeyManager::builder(work.path().join("idp")).algorithms([assertion_alg.clone()]);
+        let b = KeyManager::builder(work.path().join("idp")).algorithms([assertion_alg]);
         tokio::task::spawn_blocking(move || b.open())
             .await
             .map_err(|e| e.to_string())?

@@ -60,8 +60,12 @@ fn sign(args: &Args) -> Result<String, String> {
     let pem =
         std::fs::read_to_string(&args.key).map_err(|e| format!("{}: {e}", args.key.display()))?;
     let alg = Algorithm::parse(&args.alg);
+    if alg == Algorithm::Unknown {
+        // `Algorithm` keeps no unregistered name: say it here, as typed.
+        return Err(format!("--alg {:?}: unknown algorithm", args.alg));
+    }
     let signer = jws_crypto::default_provider()
-        .signer_from_pkcs8_pem(&pem, &alg)
+        .signer_from_pkcs8_pem(&pem, alg)
         .map_err(|e| format!("{}: {e}", args.key.display()))?;
     let text = match args.claims.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
@@ -90,7 +94,7 @@ fn sign(args: &Args) -> Result<String, String> {
             json!(jwk_core::b64::encode(&rand::random::<[u8; 16]>())),
         );
     }
-    let mut header = Header::new(alg.clone());
+    let mut header = Header::new(alg);
     header.typ = Some(args.typ.clone());
     header.kid = Some(match &args.kid {
         Some(k) => k.clone(),
@@ -112,7 +116,7 @@ mod tests {
     fn signs_with_a_keygen_key_and_the_published_kid() {
         let dir = super::super::TempDir::new("sign-test").unwrap();
         let (signer, der) = jws_crypto::default_provider()
-            .generate(&Algorithm::Es256, 2048)
+            .generate(Algorithm::Es256, 2048)
             .unwrap();
         let key = dir.path().join("k.pem");
         jwt_issuer::write_private_file(&key, jwt_issuer::pkcs8_pem(&der).as_bytes()).unwrap();
@@ -134,11 +138,7 @@ mod tests {
         let kid = format!("{}_ES256", public.thumbprint());
         assert_eq!(jws.header().kid.as_deref(), Some(kid.as_str()));
         let verifier = jws_crypto::default_provider()
-            .import(
-                &public,
-                &Algorithm::Es256,
-                &jws_crypto::KeyPolicy::default(),
-            )
+            .import(&public, Algorithm::Es256, &jws_crypto::KeyPolicy::default())
             .unwrap();
         verifier
             .verify(jws.signing_input(), &jws.signature().unwrap())

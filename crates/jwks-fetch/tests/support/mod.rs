@@ -432,7 +432,7 @@ pub struct TestKey {
 impl TestKey {
     pub fn new(kid: &str) -> TestKey {
         let (signer, _) = jws_crypto::default_provider()
-            .generate(&Algorithm::Es256, 0)
+            .generate(Algorithm::Es256, 0)
             .unwrap();
         TestKey {
             kid: kid.into(),

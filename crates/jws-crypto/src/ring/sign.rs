@@ -23,11 +23,11 @@ pub(super) static FNS: SignFns = SignFns {
 };
 
 /// The algorithm's kind; the provider has already checked support.
-fn kind(alg: &Algorithm) -> Result<Kind, Error> {
+fn kind(alg: Algorithm) -> Result<Kind, Error> {
     Kind::of(alg).ok_or_else(|| Error::unsupported(alg, super::NAME))
 }
 
-fn from_pkcs8(der: &[u8], alg: &Algorithm) -> SignerResult {
+fn from_pkcs8(der: &[u8], alg: Algorithm) -> SignerResult {
     let kind = kind(alg)?;
     common::check_pkcs8(der, alg, kind)?;
     let rejected = |e: ::ring::error::KeyRejected| Error::private(alloc::format!("{e}"));
@@ -77,17 +77,13 @@ fn from_pkcs8(der: &[u8], alg: &Algorithm) -> SignerResult {
         // ring has no ML-DSA; the provider refuses it before reaching here.
         Kind::MlDsa(_) => return Err(Error::unsupported(alg, super::NAME)),
     };
-    Ok(Arc::new(KeySigner {
-        alg: alg.clone(),
-        key,
-        public,
-    }))
+    Ok(Arc::new(KeySigner { alg, key, public }))
 }
 
-fn hmac_signer(secret: &[u8], alg: &Algorithm) -> SignerResult {
+fn hmac_signer(secret: &[u8], alg: Algorithm) -> SignerResult {
     let hash = common::check_hmac_secret(secret, alg, kind(alg)?)?;
     Ok(Arc::new(KeySigner {
-        alg: alg.clone(),
+        alg,
         key: Key::Hmac(Box::new(hmac::Key::new(
             super::hmac_algorithm(hash),
             secret,
@@ -96,7 +92,7 @@ fn hmac_signer(secret: &[u8], alg: &Algorithm) -> SignerResult {
     }))
 }
 
-fn generate(alg: &Algorithm, rsa_bits: usize) -> GeneratedResult {
+fn generate(alg: Algorithm, rsa_bits: usize) -> GeneratedResult {
     let rng = SystemRandom::new();
     let failed = |_| Error::UnsupportedKeyGeneration {
         reason: "the backend failed to generate a key".into(),
@@ -160,8 +156,8 @@ struct KeySigner {
 }
 
 impl Signer for KeySigner {
-    fn algorithm(&self) -> &Algorithm {
-        &self.alg
+    fn algorithm(&self) -> Algorithm {
+        self.alg
     }
 
     fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, Error> {

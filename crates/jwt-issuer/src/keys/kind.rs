@@ -27,7 +27,7 @@ pub enum KeyKind {
 impl KeyKind {
     /// The kind of key `alg` signs with; `None` for algorithms this issuer does not sign with
     /// (HMAC: a shared secret cannot be published; `none`; unsupported curves).
-    pub fn of(alg: &Algorithm) -> Option<KeyKind> {
+    pub fn of(alg: Algorithm) -> Option<KeyKind> {
         match alg {
             Algorithm::Rs256
             | Algorithm::Rs384

@@ -128,18 +128,18 @@ impl KeyManagerBuilder {
         }
         let mut seen = BTreeSet::new();
         for alg in &self.algorithms {
-            if KeyKind::of(alg).is_none() {
+            if KeyKind::of(*alg).is_none() {
                 return Err(Error::config(format!(
                     "{alg} cannot be published: use RS*, PS*, ES256, ES384, EdDSA or ML-DSA-*"
                 )));
             }
-            if !self.provider.supports(alg) {
+            if !self.provider.supports(*alg) {
                 return Err(Error::config(format!(
                     "{alg} is not available with the {} backend (ML-DSA needs aws-lc-rs)",
                     self.provider.name
                 )));
             }
-            if !seen.insert(alg.clone()) {
+            if !seen.insert(*alg) {
                 return Err(Error::config(format!("{alg} is listed twice")));
             }
         }
@@ -314,13 +314,13 @@ impl KeyManager {
     }
 
     /// The key signing `alg` now (`None`: the first configured algorithm).
-    pub fn signing_key(&self, alg: Option<&Algorithm>) -> Result<SigningKey, Error> {
+    pub fn signing_key(&self, alg: Option<Algorithm>) -> Result<SigningKey, Error> {
         // `open` refuses an empty algorithm list, so index 0 exists.
-        let alg = alg.unwrap_or_else(|| &self.inner.algorithms[0]);
+        let alg = alg.unwrap_or_else(|| self.inner.algorithms[0]);
         self.view()?
             .active
             .iter()
-            .find(|(a, _)| a == alg)
+            .find(|(a, _)| *a == alg)
             .map(|(_, k)| k.clone())
             .ok_or_else(|| Error::NoSigningKey {
                 alg: alg.as_str().into(),
@@ -358,7 +358,7 @@ impl KeyManager {
     fn kinds(&self) -> Vec<KeyKind> {
         let mut kinds: Vec<KeyKind> = Vec::new();
         for alg in &self.inner.algorithms {
-            if let Some(k) = KeyKind::of(alg) {
+            if let Some(k) = KeyKind::of(*alg) {
                 if !kinds.contains(&k) {
                     kinds.push(k);
                 }
@@ -371,7 +371,7 @@ impl KeyManager {
         self.inner
             .algorithms
             .iter()
-            .filter(|a| KeyKind::of(a) == Some(kind))
+            .filter(|a| KeyKind::of(**a) == Some(kind))
             .cloned()
             .collect()
     }
@@ -414,7 +414,7 @@ impl KeyManager {
                 for (alg_pos, (jwk, signing)) in key.per_alg.iter().enumerate() {
                     status.push(KeyStatus {
                         kid: signing.kid.clone(),
-                        alg: signing.signer.algorithm().clone(),
+                        alg: signing.signer.algorithm(),
                         created: key.created,
                         state,
                         file: key.file.clone(),
@@ -423,7 +423,7 @@ impl KeyManager {
                         published.push((kind_pos, key.created, alg_pos, jwk.clone()));
                     }
                     if state == KeyState::Active {
-                        active.push((signing.signer.algorithm().clone(), signing.clone()));
+                        active.push((signing.signer.algorithm(), signing.clone()));
                     }
                 }
             }
@@ -507,7 +507,7 @@ impl KeyManager {
             let rs256 = self
                 .inner
                 .provider
-                .signer_from_pkcs8_pem(&pem, &Algorithm::Rs256)
+                .signer_from_pkcs8_pem(&pem, Algorithm::Rs256)
                 .map_err(|e| format!("not a usable RSA key: {e}"))?;
             let public = rs256.public_jwk();
             match crate::x5c::self_signed(rs256, &public, created) {
@@ -525,13 +525,13 @@ impl KeyManager {
             let signer = self
                 .inner
                 .provider
-                .signer_from_pkcs8_pem(&pem, alg)
+                .signer_from_pkcs8_pem(&pem, *alg)
                 .map_err(|e| format!("not a usable {} key for {alg}: {e}", kind.prefix()))?;
             let mut jwk = signer.public_jwk();
             let thumb = jwk.thumbprint();
             let kid = format!("{thumb}_{}", alg.as_str());
             jwk.kid = Some(kid.clone());
-            jwk.alg = Some(alg.clone());
+            jwk.alg = Some(*alg);
             jwk.key_use = Some(KeyUse::Sig);
             if let Some((x5c, x5t)) = &cert {
                 jwk.x5c = Some(vec![x5c.clone()]);
@@ -592,10 +592,7 @@ impl KeyManager {
             .into_iter()
             .next()
             .ok_or_else(|| Error::config("no algorithm for this key kind"))?;
-        let (_, der) = self
-            .inner
-            .provider
-            .generate(&gen_alg, self.inner.rsa_bits)?;
+        let (_, der) = self.inner.provider.generate(gen_alg, self.inner.rsa_bits)?;
         let name = kind.file_name(stamp);
         let pem = pkcs8_pem(&der);
         write_new_private(dir, &name, pem.as_bytes())?;

@@ -19,7 +19,7 @@ pub struct SigningKey {
 impl SigningKey {
     /// Signs a JWT: header `{"alg", "kid", "typ"}`, the claims as given, compact serialization.
     pub fn sign_jwt(&self, typ: &str, claims: &serde_json::Value) -> Result<String, Error> {
-        let mut header = Header::new(self.signer.algorithm().clone());
+        let mut header = Header::new(self.signer.algorithm());
         header.kid = Some(self.kid.clone());
         header.typ = Some(typ.to_owned());
         sign_compact(self.signer.as_ref(), &header.to_json(), &claims.to_string())
