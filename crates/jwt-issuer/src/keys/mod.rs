@@ -127,19 +127,19 @@ impl KeyManagerBuilder {
             return Err(Error::config("no signing algorithm configured"));
         }
         let mut seen = BTreeSet::new();
-        for alg in &self.algorithms {
-            if KeyKind::of(*alg).is_none() {
+        for &alg in &self.algorithms {
+            if KeyKind::of(alg).is_none() {
                 return Err(Error::config(format!(
                     "{alg} cannot be published: use RS*, PS*, ES256, ES384, EdDSA or ML-DSA-*"
                 )));
             }
-            if !self.provider.supports(*alg) {
+            if !self.provider.supports(alg) {
                 return Err(Error::config(format!(
                     "{alg} is not available with the {} backend (ML-DSA needs aws-lc-rs)",
                     self.provider.name
                 )));
             }
-            if !seen.insert(*alg) {
+            if !seen.insert(alg) {
                 return Err(Error::config(format!("{alg} is listed twice")));
             }
         }
@@ -154,13 +154,7 @@ impl KeyManagerBuilder {
         trust::check_key_dir(&self.dir, |n| parse_name(n).is_some())?;
         let manager = KeyManager {
             inner: Arc::new(Inner {
-                dir: self.dir,
-                algorithms: self.algorithms,
-                rsa_bits: self.rsa_bits,
-                schedule: self.schedule,
-                clock: self.clock,
-                provider: self.provider,
-                x5c: self.x5c,
+                settings: self,
                 keys: RwLock::new(Vec::new()),
                 view: RwLock::new(Arc::new(View::empty())),
                 problems: Mutex::new(Vec::new()),
@@ -194,13 +188,8 @@ pub struct KeyManager {
 
 #[derive(Debug)]
 struct Inner {
-    dir: PathBuf,
-    algorithms: Vec<Algorithm>,
-    rsa_bits: usize,
-    schedule: Schedule,
-    clock: Arc<dyn Clock>,
-    provider: &'static Provider,
-    x5c: bool,
+    /// What the builder was given (checked by `open`).
+    settings: KeyManagerBuilder,
     keys: RwLock<Vec<Arc<LoadedKey>>>,
     view: RwLock<Arc<View>>,
     problems: Mutex<Vec<FileProblem>>,
@@ -255,22 +244,22 @@ impl KeyManager {
 
     /// The configured algorithms; the first is the default for tokens.
     pub fn algorithms(&self) -> &[Algorithm] {
-        &self.inner.algorithms
+        &self.inner.settings.algorithms
     }
 
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
-        &self.inner.schedule
+        &self.inner.settings.schedule
     }
 
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+        &self.inner.settings.clock
     }
 
     /// Seconds since the epoch by the manager's clock.
     pub fn now(&self) -> i64 {
-        i64::try_from(self.inner.clock.now().as_secs()).unwrap_or(i64::MAX)
+        i64::try_from(self.inner.settings.clock.now().as_secs()).unwrap_or(i64::MAX)
     }
 
     /// Rescans the directory (keys another instance added), creates keys whose rotation is
@@ -283,7 +272,7 @@ impl KeyManager {
         let now = self.now();
         for kind in self.kinds() {
             let created = self.created_of(kind)?;
-            if self.inner.schedule.rotation_due(&created, now) {
+            if self.inner.settings.schedule.rotation_due(&created, now) {
                 self.create_key(kind, now, true)?;
             }
         }
@@ -316,7 +305,7 @@ impl KeyManager {
     /// The key signing `alg` now (`None`: the first configured algorithm).
     pub fn signing_key(&self, alg: Option<Algorithm>) -> Result<SigningKey, Error> {
         // `open` refuses an empty algorithm list, so index 0 exists.
-        let alg = alg.unwrap_or_else(|| self.inner.algorithms[0]);
+        let alg = alg.unwrap_or_else(|| self.inner.settings.algorithms[0]);
         self.view()?
             .active
             .iter()
@@ -357,8 +346,8 @@ impl KeyManager {
 
     fn kinds(&self) -> Vec<KeyKind> {
         let mut kinds: Vec<KeyKind> = Vec::new();
-        for alg in &self.inner.algorithms {
-            if let Some(k) = KeyKind::of(*alg) {
+        for &alg in &self.inner.settings.algorithms {
+            if let Some(k) = KeyKind::of(alg) {
                 if !kinds.contains(&k) {
                     kinds.push(k);
                 }
@@ -369,10 +358,11 @@ impl KeyManager {
 
     fn algorithms_of(&self, kind: KeyKind) -> Vec<Algorithm> {
         self.inner
+            .settings
             .algorithms
             .iter()
-            .filter(|a| KeyKind::of(**a) == Some(kind))
-            .cloned()
+            .copied()
+            .filter(|a| KeyKind::of(*a) == Some(kind))
             .collect()
     }
 
@@ -406,8 +396,8 @@ impl KeyManager {
         for (kind_pos, kind) in self.kinds().into_iter().enumerate() {
             let of_kind: Vec<&Arc<LoadedKey>> = keys.iter().filter(|k| k.kind == kind).collect();
             let created: Vec<i64> = of_kind.iter().map(|k| k.created).collect();
-            let states = self.inner.schedule.states(&created, now);
-            if let Some(t) = self.inner.schedule.next_change(&created, now) {
+            let states = self.inner.settings.schedule.states(&created, now);
+            if let Some(t) = self.inner.settings.schedule.next_change(&created, now) {
                 valid_until = valid_until.min(t);
             }
             for (key, state) in of_kind.iter().zip(states) {
@@ -434,7 +424,7 @@ impl KeyManager {
         status.sort_by(|a, b| (b.created, &a.kid).cmp(&(a.created, &b.kid)));
         let document = JwksDocument::publish(
             published.into_iter().map(|p| p.3).collect(),
-            self.inner.schedule.prepublish.as_secs(),
+            self.inner.settings.schedule.prepublish.as_secs(),
         );
         let view = Arc::new(View {
             valid_from: now,
@@ -450,7 +440,7 @@ impl KeyManager {
     /// Reads the directory: loads key files not loaded yet, forgets keys whose file is gone,
     /// and records every file it skipped.
     fn rescan(&self) -> Result<(), Error> {
-        let dir = &self.inner.dir;
+        let dir = &self.inner.settings.dir;
         let entries = fs::read_dir(dir).map_err(|e| Error::key_dir(dir, e))?;
         let old: Vec<Arc<LoadedKey>> = self.inner.keys.read().map_err(|_| poisoned())?.clone();
         let mut loaded = Vec::new();
@@ -503,9 +493,10 @@ impl KeyManager {
         algs: &[Algorithm],
     ) -> Result<LoadedKey, String> {
         let pem = read_key_file(path)?;
-        let cert = if self.inner.x5c && kind == KeyKind::Rsa {
+        let cert = if self.inner.settings.x5c && kind == KeyKind::Rsa {
             let rs256 = self
                 .inner
+                .settings
                 .provider
                 .signer_from_pkcs8_pem(&pem, Algorithm::Rs256)
                 .map_err(|e| format!("not a usable RSA key: {e}"))?;
@@ -521,17 +512,18 @@ impl KeyManager {
             None
         };
         let mut per_alg = Vec::new();
-        for alg in algs {
+        for &alg in algs {
             let signer = self
                 .inner
+                .settings
                 .provider
-                .signer_from_pkcs8_pem(&pem, *alg)
+                .signer_from_pkcs8_pem(&pem, alg)
                 .map_err(|e| format!("not a usable {} key for {alg}: {e}", kind.prefix()))?;
             let mut jwk = signer.public_jwk();
             let thumb = jwk.thumbprint();
             let kid = format!("{thumb}_{}", alg.as_str());
             jwk.kid = Some(kid.clone());
-            jwk.alg = Some(*alg);
+            jwk.alg = Some(alg);
             jwk.key_use = Some(KeyUse::Sig);
             if let Some((x5c, x5t)) = &cert {
                 jwk.x5c = Some(vec![x5c.clone()]);
@@ -551,7 +543,7 @@ impl KeyManager {
     /// Creates a key of `kind`. `scheduled`: only when still due after taking the directory
     /// lock (another instance may have just rotated); on demand: always.
     fn create_key(&self, kind: KeyKind, now: i64, scheduled: bool) -> Result<(), Error> {
-        let dir = &self.inner.dir;
+        let dir = &self.inner.settings.dir;
         // Scheduled: wait for an instance that is rotating now, then decide again with its
         // key in view. On demand: refuse at once rather than block the caller.
         let lock = if scheduled {
@@ -574,7 +566,7 @@ impl KeyManager {
         };
         self.rescan()?;
         let created = self.created_of(kind)?;
-        if scheduled && !self.inner.schedule.rotation_due(&created, now) {
+        if scheduled && !self.inner.settings.schedule.rotation_due(&created, now) {
             return Ok(());
         }
         // Names are unique per second; a second rotation within the same second takes the
@@ -592,7 +584,11 @@ impl KeyManager {
             .into_iter()
             .next()
             .ok_or_else(|| Error::config("no algorithm for this key kind"))?;
-        let (_, der) = self.inner.provider.generate(gen_alg, self.inner.rsa_bits)?;
+        let (_, der) = self
+            .inner
+            .settings
+            .provider
+            .generate(gen_alg, self.inner.settings.rsa_bits)?;
         let name = kind.file_name(stamp);
         let pem = pkcs8_pem(&der);
         write_new_private(dir, &name, pem.as_bytes())?;
@@ -608,10 +604,10 @@ impl KeyManager {
             let created: Vec<i64> = of_kind.iter().map(|k| k.created).collect();
             for (key, state) in of_kind
                 .iter()
-                .zip(self.inner.schedule.states(&created, now))
+                .zip(self.inner.settings.schedule.states(&created, now))
             {
                 if state == KeyState::Removed {
-                    let path = self.inner.dir.join(&key.file);
+                    let path = self.inner.settings.dir.join(&key.file);
                     match fs::remove_file(&path) {
                         Ok(()) => {
                             tracing::info!(file = %key.file, "retired key removed");
