@@ -566,66 +566,6 @@ async fn graceful_shutdown_stops_listening() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jwks_over_tls() {
-    let dir = TempDir::new("tls");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_path = dir.path().join("cert.pem");
-    let key_path = dir.path().join("key.pem");
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-
-    let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));
-    let keys = jwt_issuer::KeyManager::builder(dir.path().join("keys"))
-        .algorithms([Algorithm::Es256])
-        .schedule(crate::support::schedule())
-        .clock(clock.clone())
-        .open()
-        .unwrap();
-    let listener = jwt_issuer::Listener::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let port = listener.local_addr().port();
-    let url = format!("https://localhost:{port}");
-    let service = jwt_issuer::TokenService::builder(url.clone(), keys.clone())
-        .build()
-        .unwrap();
-    let server = listener
-        .serve_tls(
-            service,
-            jwt_issuer::ServerOptions::default(),
-            &jwt_issuer::TlsFiles::new(&cert_path, &key_path),
-        )
-        .unwrap();
-    let cfg = jwks_fetch::FetchConfig::default()
-        .with_web_pki_roots(false)
-        .with_root(cert.cert.der().clone());
-    let fetched = jwks_fetch::fetch_once(&format!("{url}{JWKS_PATH}"), &cfg)
-        .await
-        .unwrap();
-    assert_eq!(fetched.jwks.keys.len(), 1);
-    assert_eq!(
-        fetched.jwks.keys[0].kid.as_deref(),
-        Some(keys.signing_key(None).unwrap().kid.as_str())
-    );
-    // A missing key file is a typed error, not a panic.
-    let l2 = jwt_issuer::Listener::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let svc2 = jwt_issuer::TokenService::builder(url, keys)
-        .build()
-        .unwrap();
-    let e = l2
-        .serve_tls(
-            svc2,
-            jwt_issuer::ServerOptions::default(),
-            &jwt_issuer::TlsFiles::new(&cert_path, dir.path().join("missing.pem")),
-        )
-        .unwrap_err();
-    assert_eq!(e.code(), "tls");
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_are_cut_off() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let clock = Arc::new(jwt_issuer::ManualClock::at_secs(crate::support::wall_now()));

@@ -154,7 +154,7 @@ async fn tls_files_run_on_the_callers_provider() {
     let chacha = CipherSuite::TLS13_CHACHA20_POLY1305_SHA256;
 
     // The default provider: the client's first choice (an AES-GCM suite), not ChaCha20.
-    let (listener, service, _, _) = token_service(&dir).await;
+    let (listener, service, keys, url) = token_service(&dir).await;
     let files = TlsFiles::new(&cert_path, &key_path);
     let server = listener
         .serve_tls(service, ServerOptions::default(), &files)
@@ -163,7 +163,16 @@ async fn tls_files_run_on_the_callers_provider() {
     let suite = stream.get_ref().1.negotiated_cipher_suite().unwrap();
     assert_ne!(suite.suite(), chacha);
     drop(stream);
+    fetch_jwks(&url, client.clone(), &keys).await;
     server.shutdown().await;
+
+    // A missing key file is a typed error, not a panic.
+    let (listener, service, _, _) = token_service(&dir).await;
+    let missing = TlsFiles::new(&cert_path, dir.path().join("missing.pem"));
+    let e = listener
+        .serve_tls(service, ServerOptions::default(), &missing)
+        .unwrap_err();
+    assert_eq!(e.code(), "tls");
 
     // A provider offering ChaCha20-Poly1305 only: the server can agree on nothing else.
     let mut provider = (*jws_crypto::tls_provider()).clone();
